@@ -1,0 +1,126 @@
+/**
+ * Runs a graph as WebGL2 fragment passes. Per node: pick (or compile) the
+ * op's shader variant, bind its inputs and packed weights, draw one triangle
+ * into the output tensor's texture. Textures come from planTextures() and are
+ * pooled across runs; only the tensors asked for are read back.
+ */
+import * as twgl from "twgl.js";
+import { kernelFor } from "../kernels/index.js";
+import type { Params, Tensor, UniformValue } from "../kernels/kernel.js";
+import { packTexture, textureLayout, unpackTexture, type Shape } from "../kernels/layout.js";
+import { fragmentShader } from "../kernels/prelude.js";
+import { createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, uploadTexture, type GpuContext } from "../webgl/context.js";
+import { checkInputs, type BoundParams } from "./cpu-executor.js";
+import type { Graph, Node } from "./ir.js";
+import { planTextures } from "./plan.js";
+
+interface PooledTexture {
+  readonly texture: WebGLTexture;
+  readonly framebuffer: WebGLFramebuffer;
+  readonly width: number;
+  readonly height: number;
+}
+
+export class WebGLExecutor {
+  private readonly programs: ProgramCache;
+  private readonly pool: PooledTexture[] = [];
+  /** Packed weights, per params object, per node and input shape. */
+  private readonly weights = new Map<Params, Map<string, Record<string, WebGLTexture>>>();
+
+  constructor(readonly ctx: GpuContext) {
+    this.programs = new ProgramCache(ctx);
+  }
+
+  /** Returns the graph output and every tensor named in `keep`. */
+  run(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = []): Map<string, Tensor> {
+    checkInputs(graph, inputs);
+    for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
+    const plan = planTextures(graph, keep);
+    const free = [...this.pool];
+    const slotTextures = plan.slots.map(({ width, height }) => {
+      const i = free.findIndex((p) => p.width === width && p.height === height);
+      if (i >= 0) return free.splice(i, 1)[0];
+      const texture = createFloatTexture(this.ctx, width, height, null, "an activation");
+      const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height };
+      this.pool.push(pooled);
+      return pooled;
+    });
+    const textureOf = (t: string) => slotTextures[plan.slotOf.get(t)!];
+
+    graph.inputs.forEach((name, i) => {
+      const layout = textureLayout(inputs[i].shape);
+      uploadTexture(this.ctx, textureOf(name).texture, layout.width, layout.height, packTexture(inputs[i].data, layout));
+    });
+    for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf);
+
+    return new Map([...new Set([...keep, graph.output])].map((t) => {
+      const layout = textureLayout(graph.shapes.get(t)!);
+      const texels = readFramebuffer(this.ctx, textureOf(t).framebuffer, layout.width, layout.height);
+      return [t, { shape: layout.shape, data: unpackTexture(texels, layout) }];
+    }));
+  }
+
+  private runNode(graph: Graph, node: Node, params: Params | undefined, textureOf: (t: string) => PooledTexture): void {
+    const { gl } = this.ctx;
+    const kernel = kernelFor(node.op);
+    const inputShapes = node.inputs.map((t) => graph.shapes.get(t)!);
+    const outShape = graph.shapes.get(node.name)!;
+    const outLayout = textureLayout(outShape);
+    const key = `${node.op}/${kernel.gpu.variant(node.attrs)}/${node.inputs.length}`;
+    const program = this.programs.get(key, () => fragmentShader(kernel.gpu.source(node.attrs, node.inputs.length), node.inputs.length));
+
+    const uniforms: Record<string, UniformValue | WebGLTexture> = {
+      u_out_shape: outShape,
+      u_out_cols: outLayout.cols,
+      ...kernel.gpu.uniforms?.(node.attrs, inputShapes, outShape),
+      ...this.packedWeights(node, params, inputShapes),
+    };
+    node.inputs.forEach((t, i) => {
+      uniforms[`u_in${i}`] = textureOf(t).texture;
+      uniforms[`u_in${i}_shape`] = inputShapes[i];
+      uniforms[`u_in${i}_cols`] = textureLayout(inputShapes[i]).cols;
+    });
+    const out = textureOf(node.name);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, out.framebuffer);
+    gl.viewport(0, 0, outLayout.width, outLayout.height);
+    gl.useProgram(program.program);
+    twgl.setUniforms(program, uniforms);
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  private packedWeights(node: Node, params: Params | undefined, inputShapes: readonly Shape[]): Record<string, WebGLTexture> {
+    const pack = kernelFor(node.op).gpu.pack;
+    if (!pack) return {};
+    if (!params) throw new Error(`blurmap: node "${node.name}" has no weights bound`);
+    let byNode = this.weights.get(params);
+    if (!byNode) this.weights.set(params, (byNode = new Map()));
+    const key = `${node.name}/${inputShapes.map((s) => s.join("x")).join(",")}`;
+    let textures = byNode.get(key);
+    if (!textures) {
+      textures = {};
+      for (const [name, packed] of Object.entries(pack(params, node.attrs, inputShapes)))
+        textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`);
+      byNode.set(key, textures);
+    }
+    return textures;
+  }
+
+  /** GL objects this executor holds now (for leak checks). */
+  counts(): { textures: number; framebuffers: number; programs: number } {
+    let weightTextures = 0;
+    for (const byNode of this.weights.values()) for (const t of byNode.values()) weightTextures += Object.keys(t).length;
+    return { textures: this.pool.length + weightTextures, framebuffers: this.pool.length, programs: this.programs.size };
+  }
+
+  dispose(): void {
+    const { gl } = this.ctx;
+    for (const p of this.pool) {
+      gl.deleteFramebuffer(p.framebuffer);
+      gl.deleteTexture(p.texture);
+    }
+    this.pool.length = 0;
+    for (const byNode of this.weights.values()) for (const t of byNode.values()) for (const tex of Object.values(t)) gl.deleteTexture(tex);
+    this.weights.clear();
+    this.programs.dispose();
+  }
+}

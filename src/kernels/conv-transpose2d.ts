@@ -1,0 +1,31 @@
+/**
+ * Transposed 2-D convolution (PyTorch ConvTranspose2d, weight [in, out, kh, kw]),
+ * computed as a gather so that each output texel is one fragment. The GPU pass
+ * and weight packing are conv2d's, with the input coordinate rule flipped.
+ */
+import { convGather, convPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
+import type { Kernel, Param } from "./kernel.js";
+
+function accessor(weight: Param, cout: number, kernel: readonly [number, number]): WeightAccessor {
+  const w = weight.data;
+  const [kh, kw] = kernel;
+  return (o, i, ky, kx) => w[((i * cout + o) * kh + ky) * kw + kx];
+}
+
+export const convTranspose2d: Kernel<ConvAttrs> = {
+  op: "conv_transpose2d",
+  outputShape([x], a) {
+    const size = (n: number, i: 0 | 1) => (n - 1) * a.stride[i] - 2 * a.pad[i] + a.dilation[i] * (a.kernel[i] - 1) + 1;
+    return [x[0], size(x[1], 0), size(x[2], 1), a.outChannels];
+  },
+  cpu([x], a, p) {
+    const at = accessor(p.weight, a.outChannels, a.kernel);
+    return convGather(x, convTranspose2d.outputShape([x.shape], a), at, p.bias, a, (o, k, s, pad, d) => (o + pad - k * d) / s);
+  },
+  gpu: {
+    variant: (a) => a.activation,
+    source: (a) => convPassSource(a.activation, true),
+    uniforms: (a) => convUniforms(a),
+    pack: (p, a, [x]) => packConvWeights(accessor(p.weight, a.outChannels, a.kernel), a.outChannels, x[3], a.kernel, p.bias),
+  },
+};

@@ -1,0 +1,188 @@
+/**
+ * 2-D convolution (any kernel size, stride, padding, dilation; bias; fused
+ * activation), and the pass and weight packing that conv-transpose2d.ts and
+ * dense.ts reuse.
+ *
+ * GPU: one fragment computes one output texel, i.e. four output channels of
+ * one pixel. For each kernel tap and input channel group it reads one input
+ * texel and a 4×4 block of weights (four texels), and does `acc += v * M`.
+ * Weights texture: texel (((ky·kw + kx)·groupsIn + gi)·4 + r, go) holds
+ * w[out = 4go + r][in = 4gi .. 4gi+3][ky][kx]; bias texture: texel (go, 0).
+ */
+import { activate, activationGlsl, type Activation } from "./activation.js";
+import { channelGroups, type Shape } from "./layout.js";
+import { tensor, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
+
+export interface ConvAttrs {
+  readonly outChannels: number;
+  readonly kernel: readonly [number, number];
+  readonly stride: readonly [number, number];
+  readonly pad: readonly [number, number];
+  readonly dilation: readonly [number, number];
+  readonly activation: Activation;
+}
+
+export function convAttrs(outChannels: number, k: number, opts: Partial<Omit<ConvAttrs, "outChannels" | "kernel">> & { stride?: readonly [number, number] } = {}): ConvAttrs {
+  return {
+    outChannels,
+    kernel: [k, k],
+    stride: opts.stride ?? [1, 1],
+    pad: opts.pad ?? [0, 0],
+    dilation: opts.dilation ?? [1, 1],
+    activation: opts.activation ?? "none",
+  };
+}
+
+/** Reads a weight as w(out, in, ky, kx), whatever its stored layout. */
+export type WeightAccessor = (out: number, inp: number, ky: number, kx: number) => number;
+
+export function convOutputSize(size: number, k: number, stride: number, pad: number, dilation: number): number {
+  return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
+}
+
+export const conv2d: Kernel<ConvAttrs> = {
+  op: "conv2d",
+  outputShape([x], a) {
+    const [n, h, w] = x;
+    const oh = convOutputSize(h, a.kernel[0], a.stride[0], a.pad[0], a.dilation[0]);
+    const ow = convOutputSize(w, a.kernel[1], a.stride[1], a.pad[1], a.dilation[1]);
+    if (oh < 1 || ow < 1) throw new Error(`conv2d: input ${h}×${w} is too small for a ${a.kernel.join("×")} kernel`);
+    return [n, oh, ow, a.outChannels];
+  },
+  cpu([x], a, p) {
+    const cin = x.shape[3];
+    const w = p.weight.data;
+    const [kh, kw] = a.kernel;
+    const at: WeightAccessor = (o, i, ky, kx) => w[((o * cin + i) * kh + ky) * kw + kx];
+    return convGather(x, conv2d.outputShape([x.shape], a), at, p.bias, a, (o, k, s, pad, d) => o * s - pad + k * d);
+  },
+  gpu: {
+    variant: (a) => a.activation,
+    source: (a) => convPassSource(a.activation, false),
+    uniforms: (a) => convUniforms(a),
+    pack(p, a, [x]) {
+      const cin = x[3];
+      const w = p.weight.data;
+      const [kh, kw] = a.kernel;
+      return packConvWeights((o, i, ky, kx) => w[((o * cin + i) * kh + ky) * kw + kx], a.outChannels, cin, a.kernel, p.bias);
+    },
+  },
+};
+
+/**
+ * The CPU loop all convolutions share: out(y, x) = Σ w(o, i, ky, kx)·in(iy, ix),
+ * where `inputIndex` maps an output coordinate and kernel tap to an input
+ * coordinate, or to a non-integer/negative value when the tap does not apply.
+ */
+export function convGather(
+  x: Tensor,
+  outShape: Shape,
+  weight: WeightAccessor,
+  bias: Param | undefined,
+  a: ConvAttrs,
+  inputIndex: (o: number, k: number, stride: number, pad: number, dilation: number) => number,
+): Tensor {
+  const [n, h, w, cin] = x.shape;
+  const [, oh, ow, cout] = outShape;
+  const [kh, kw] = a.kernel;
+  // Weights as [ky][kx][in][out], so the inner loop runs over contiguous outputs.
+  const wt = new Float32Array(kh * kw * cin * cout);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) wt[((ky * kw + kx) * cin + i) * cout + o] = weight(o, i, ky, kx);
+  const out = tensor(outShape);
+  const acc = new Float32Array(cout);
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        for (let o = 0; o < cout; o++) acc[o] = bias ? bias.data[o] : 0;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = inputIndex(oy, ky, a.stride[0], a.pad[0], a.dilation[0]);
+          if (!(iy >= 0 && iy < h && Number.isInteger(iy))) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = inputIndex(ox, kx, a.stride[1], a.pad[1], a.dilation[1]);
+            if (!(ix >= 0 && ix < w && Number.isInteger(ix))) continue;
+            const xBase = ((b * h + iy) * w + ix) * cin;
+            const wBase = (ky * kw + kx) * cin * cout;
+            for (let i = 0; i < cin; i++) {
+              const v = x.data[xBase + i];
+              if (v === 0) continue;
+              const wRow = wBase + i * cout;
+              for (let o = 0; o < cout; o++) acc[o] += v * wt[wRow + o];
+            }
+          }
+        }
+        const oBase = ((b * oh + oy) * ow + ox) * cout;
+        for (let o = 0; o < cout; o++) out.data[oBase + o] = activate(acc[o], a.activation);
+      }
+  return out;
+}
+
+export function convUniforms(a: ConvAttrs): Record<string, readonly number[]> {
+  return { u_kernel: a.kernel, u_stride: a.stride, u_pad: a.pad, u_dilation: a.dilation };
+}
+
+/** The GLSL pass shared by conv2d, conv_transpose2d and dense. */
+export function convPassSource(act: Activation, transposed: boolean): string {
+  // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
+  const inputCoord = (axis: "y" | "z", i: "x" | "y", k: string) =>
+    transposed
+      ? `int t${axis} = o.${axis} + u_pad.${i} - ${k} * u_dilation.${i};
+         if (t${axis} < 0 || t${axis} % u_stride.${i} != 0) continue;
+         int i${axis} = t${axis} / u_stride.${i};`
+      : `int i${axis} = o.${axis} * u_stride.${i} - u_pad.${i} + ${k} * u_dilation.${i};`;
+  return `
+uniform sampler2D u_weights;
+uniform sampler2D u_bias;
+uniform ivec2 u_kernel, u_stride, u_pad, u_dilation;
+${activationGlsl(act)}
+vec4 run(ivec4 o) {
+  vec4 acc = texelFetch(u_bias, ivec2(o.w, 0), 0);
+  int groupsIn = (u_in0_shape.w + 3) / 4;
+  for (int ky = 0; ky < u_kernel.x; ky++) {
+    ${inputCoord("y", "x", "ky")}
+    if (iy < 0 || iy >= u_in0_shape.y) continue;
+    for (int kx = 0; kx < u_kernel.y; kx++) {
+      ${inputCoord("z", "y", "kx")}
+      if (iz < 0 || iz >= u_in0_shape.z) continue;
+      int wx = (ky * u_kernel.y + kx) * groupsIn * 4;
+      for (int gi = 0; gi < groupsIn; gi++, wx += 4) {
+        vec4 v = fetch0(o.x, iy, iz, gi);
+        acc += v * mat4(texelFetch(u_weights, ivec2(wx, o.w), 0),
+                        texelFetch(u_weights, ivec2(wx + 1, o.w), 0),
+                        texelFetch(u_weights, ivec2(wx + 2, o.w), 0),
+                        texelFetch(u_weights, ivec2(wx + 3, o.w), 0));
+      }
+    }
+  }
+  return activate(acc);
+}`;
+}
+
+export function packConvWeights(
+  weight: WeightAccessor,
+  cout: number,
+  cin: number,
+  kernel: readonly [number, number],
+  bias: Param | undefined,
+): Record<string, PackedTexture> {
+  const [kh, kw] = kernel;
+  const gin = channelGroups(cin);
+  const gout = channelGroups(cout);
+  const width = kh * kw * gin * 4;
+  const data = new Float32Array(width * gout * 4);
+  for (let o = 0; o < cout; o++)
+    for (let i = 0; i < cin; i++)
+      for (let ky = 0; ky < kh; ky++)
+        for (let kx = 0; kx < kw; kx++) {
+          const texel = ((ky * kw + kx) * gin + (i >> 2)) * 4 + (o & 3);
+          data[((o >> 2) * width + texel) * 4 + (i & 3)] = weight(o, i, ky, kx);
+        }
+  const biasData = new Float32Array(gout * 4);
+  if (bias) biasData.set(bias.data);
+  return {
+    u_weights: { width, height: gout, data },
+    u_bias: { width: gout, height: 1, data: biasData },
+  };
+}

@@ -1,0 +1,52 @@
+/**
+ * What every op module in src/kernels/ exports: a Kernel, holding the op's
+ * shape rule, its plain-TypeScript CPU reference and its WebGL2 fragment pass.
+ */
+import type { Shape } from "./layout.js";
+
+/** A CPU tensor: NHWC floats. */
+export interface Tensor {
+  readonly shape: Shape;
+  readonly data: Float32Array;
+}
+
+/** A weight tensor in PyTorch's own layout (e.g. OIHW for a conv). */
+export interface Param {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export type Params = Readonly<Record<string, Param>>;
+
+/** A constant texture (packed weights) a GPU pass reads. */
+export interface PackedTexture {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+export type UniformValue = number | readonly number[];
+
+export interface GpuPass<A> {
+  /** Part of the shader cache key: everything that changes the GLSL. Never a size. */
+  variant(attrs: A): string;
+  /** Fragment body (see prelude.ts for the helpers it may call). */
+  source(attrs: A, inputCount: number): string;
+  /** Uniforms beyond the per-tensor shape uniforms the executor sets itself. */
+  uniforms?(attrs: A, inputs: readonly Shape[], output: Shape): Record<string, UniformValue>;
+  /** Weights as textures, packed once at load time. */
+  pack?(params: Params, attrs: A, inputs: readonly Shape[]): Record<string, PackedTexture>;
+}
+
+export interface Kernel<A = unknown> {
+  readonly op: string;
+  outputShape(inputs: readonly Shape[], attrs: A): Shape;
+  cpu(inputs: readonly Tensor[], attrs: A, params: Params): Tensor;
+  gpu: GpuPass<A>;
+}
+
+export function tensor(shape: Shape, data?: Float32Array): Tensor {
+  const size = shape[0] * shape[1] * shape[2] * shape[3];
+  if (data && data.length !== size) throw new Error(`tensor data has ${data.length} values, shape ${shape.join("x")} needs ${size}`);
+  return { shape, data: data ?? new Float32Array(size) };
+}

@@ -1,0 +1,53 @@
+/**
+ * The GLSL every pass is wrapped in. A kernel writes only
+ *
+ *     vec4 run(ivec4 o)   // o = (n, y, x, channel group) of the output texel
+ *
+ * and may call, for its i-th input, `fetch<i>(n, y, x, g)` (one texel = channels
+ * 4g..4g+3, see layout.ts) and read `u_in<i>_shape` (n, h, w, c) and
+ * `u_out_shape`. The wrapper finds o from gl_FragCoord, skips unused texels and
+ * zeroes padded channels, so no kernel repeats that logic.
+ */
+export const VERTEX_SHADER = `#version 300 es
+// One triangle that covers the viewport; no vertex buffers needed.
+void main() {
+  vec2 p = vec2((gl_VertexID << 1) & 2, gl_VertexID & 2);
+  gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
+}`;
+
+export function fragmentShader(body: string, inputCount: number, defines: Record<string, string | number> = {}): string {
+  const lines = [
+    "#version 300 es",
+    "precision highp float;",
+    "precision highp int;",
+    "precision highp sampler2D;",
+    ...Object.entries(defines).map(([k, v]) => `#define ${k} ${v}`),
+    "out vec4 fragColor;",
+    "uniform ivec4 u_out_shape;",
+    "uniform int u_out_cols;",
+  ];
+  for (let i = 0; i < inputCount; i++) {
+    lines.push(
+      `uniform sampler2D u_in${i};`,
+      `uniform ivec4 u_in${i}_shape;`,
+      `uniform int u_in${i}_cols;`,
+      `vec4 fetch${i}(int n, int y, int x, int g) {`,
+      `  int t = n * ((u_in${i}_shape.w + 3) / 4) + g;`,
+      `  return texelFetch(u_in${i}, ivec2((t % u_in${i}_cols) * u_in${i}_shape.z + x, (t / u_in${i}_cols) * u_in${i}_shape.y + y), 0);`,
+      `}`,
+    );
+  }
+  lines.push(
+    body,
+    `void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  int groups = (u_out_shape.w + 3) / 4;
+  int t = (p.y / u_out_shape.y) * u_out_cols + p.x / u_out_shape.z;
+  if (t >= u_out_shape.x * groups) { fragColor = vec4(0.0); return; }
+  ivec4 o = ivec4(t / groups, p.y % u_out_shape.y, p.x % u_out_shape.z, t % groups);
+  vec4 v = run(o);
+  fragColor = mix(vec4(0.0), v, lessThan(o.w * 4 + ivec4(0, 1, 2, 3), ivec4(u_out_shape.w)));
+}`,
+  );
+  return lines.join("\n");
+}

@@ -1,0 +1,112 @@
+/**
+ * A loaded blur detector: its weights bound to graphs (one per image size,
+ * built on demand), run on the CPU reference or the WebGL executor.
+ */
+import { runCpu, type BoundParams } from "./graph/cpu-executor.js";
+import { buildDbm, DBM_FILE } from "./graph/dbm.js";
+import type { Graph } from "./graph/ir.js";
+import { buildPurohit, PATCH_FILE, UNET_FILE, type PatchNetArchitecture, type UNetArchitecture } from "./graph/purohit.js";
+import { WebGLExecutor } from "./graph/webgl-executor.js";
+import { toInputTensor, type RgbaImage } from "./image/preprocess.js";
+import type { Tensor } from "./kernels/kernel.js";
+import { createGpuContext } from "./webgl/context.js";
+import { bindWeights, type WeightsFile } from "./weights/bind.js";
+import type { Normalisation } from "./weights/metadata.js";
+
+export type Backend = "webgl" | "cpu";
+export type ModelKind = "dbm" | "purohit";
+
+export interface ModelOptions {
+  /** "webgl" (default in a browser) or "cpu" (plain TypeScript, anywhere). */
+  readonly backend?: Backend;
+  /** Canvas for the WebGL context; an OffscreenCanvas is made when omitted. */
+  readonly canvas?: HTMLCanvasElement | OffscreenCanvas;
+  /** Purohit only: step between 30×30 patches in pixels (default 15). */
+  readonly patchStride?: number;
+}
+
+/** A per-pixel blur map the size of the input image; 1 = blurred, 0 = sharp. */
+export interface BlurMap {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Float32Array;
+}
+
+export interface RunResult {
+  readonly map: BlurMap;
+  /** Intermediate tensors asked for with `keep`, NHWC. */
+  readonly tensors: ReadonlyMap<string, Tensor>;
+}
+
+export class BlurMapModel {
+  readonly kind: ModelKind;
+  readonly backend: Backend;
+  /** Each weights file's provenance text, by model name. */
+  readonly provenance: Readonly<Record<string, string>>;
+  private readonly files: Map<string, WeightsFile>;
+  private readonly normalisation: Normalisation;
+  private readonly patchStride: number;
+  private readonly graphs = new Map<string, { graph: Graph; params: BoundParams }>();
+  private executor: WebGLExecutor | null = null;
+  private disposed = false;
+
+  constructor(files: readonly WeightsFile[], opts: ModelOptions = {}) {
+    this.files = new Map(files.map((f) => [f.info.model, f]));
+    if (this.files.size !== files.length) throw new Error(`blurmap: two weights files for the same model (${files.map((f) => f.name).join(", ")})`);
+    const models = [...this.files.keys()].sort().join(" + ");
+    if (models === DBM_FILE) this.kind = "dbm";
+    else if (models === `${PATCH_FILE} + ${UNET_FILE}`) this.kind = "purohit";
+    else throw new Error(`blurmap: weights for "${models}" make no model; give one "dbm" file, or one "purohit-patch" and one "purohit-unet" file`);
+    this.normalisation = files[0].info.normalisation;
+    for (const f of files)
+      if (f.info.normalisation.mean.some((m, i) => m !== this.normalisation.mean[i] || f.info.normalisation.std[i] !== this.normalisation.std[i]))
+        throw new Error(`blurmap: ${f.name} normalises its input differently from ${files[0].name}`);
+    this.provenance = Object.fromEntries(files.map((f) => [f.info.model, f.info.provenance]));
+    this.patchStride = opts.patchStride ?? 15;
+    if (!Number.isSafeInteger(this.patchStride) || this.patchStride < 1) throw new Error(`blurmap: patchStride must be a positive integer, got ${opts.patchStride}`);
+    this.backend = opts.backend ?? "cpu";
+    if (this.backend === "webgl") this.executor = new WebGLExecutor(createGpuContext(opts.canvas));
+    else if (this.backend !== "cpu") throw new Error(`blurmap: unknown backend "${this.backend}" (expected "webgl" or "cpu")`);
+  }
+
+  /** The graph this model runs on an image of the given size. */
+  graph(height: number, width: number): { graph: Graph; params: BoundParams } {
+    const key = `${height}x${width}`;
+    let entry = this.graphs.get(key);
+    if (!entry) {
+      const graph = this.kind === "dbm" ? buildDbm(height, width, this.arch(DBM_FILE)) : buildPurohit(height, width, this.arch(PATCH_FILE) as PatchNetArchitecture, this.arch(UNET_FILE) as UNetArchitecture, { patchStride: this.patchStride });
+      // Bound weights are the same for every size: bind once, reuse.
+      const first = this.graphs.values().next().value;
+      entry = { graph, params: first ? first.params : bindWeights(graph, this.files) };
+      this.graphs.set(key, entry);
+    }
+    return entry;
+  }
+
+  /** Blur map of an RGBA image (ImageData, a decoded PNG/JPEG, or {width, height, data}). */
+  run(image: RgbaImage, keep: readonly string[] = []): RunResult {
+    if (this.disposed) throw new Error("blurmap: this model was disposed");
+    const input = toInputTensor(image, this.normalisation);
+    const { graph, params } = this.graph(image.height, image.width);
+    const tensors = this.executor ? this.executor.run(graph, params, [input], keep) : runCpu(graph, params, [input], keep);
+    const out = tensors.get(graph.output)!;
+    return { map: { width: image.width, height: image.height, data: out.data }, tensors };
+  }
+
+  /** Frees every GPU object this model made. The model cannot run afterwards. */
+  dispose(): void {
+    this.executor?.dispose();
+    this.executor = null;
+    this.graphs.clear();
+    this.disposed = true;
+  }
+
+  /** GL objects held (0 on the CPU backend); for leak checks. */
+  glObjectCounts(): { textures: number; framebuffers: number; programs: number } {
+    return this.executor?.counts() ?? { textures: 0, framebuffers: 0, programs: 0 };
+  }
+
+  private arch(model: string): any {
+    return this.files.get(model)!.info.architecture;
+  }
+}

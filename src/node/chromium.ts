@@ -1,0 +1,73 @@
+/**
+ * Headless Chromium for Node: runs blurmap's WebGL backend from the CLI and the
+ * browser tests. Uses the system's Chromium (never a downloaded one); every
+ * file the page asks for is answered from memory through request
+ * interception, so no server or network is involved.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import puppeteer, { type Browser, type Page } from "puppeteer";
+
+export const PAGE_ORIGIN = "http://blurmap.invalid";
+
+export function chromiumPath(): string {
+  const candidates = [process.env.BLURMAP_CHROMIUM, process.env.PUPPETEER_EXECUTABLE_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
+  const found = candidates.find((p) => p && existsSync(p));
+  if (!found) throw new Error("blurmap: no Chromium found (install Debian's 'chromium' package, or set BLURMAP_CHROMIUM to its path)");
+  return found;
+}
+
+export class ChromiumPage {
+  private constructor(
+    private readonly browser: Browser,
+    readonly page: Page,
+  ) {}
+
+  /**
+   * Opens a blank page that has imported `bundlePath` (an ESM file) as
+   * `window.lib`; `files` maps URL paths to bytes the page may fetch.
+   */
+  static async open(bundlePath: string, files: ReadonlyMap<string, Uint8Array> = new Map()): Promise<ChromiumPage> {
+    const extraArgs = (process.env.BLURMAP_CHROMIUM_ARGS ?? "").split(" ").filter(Boolean);
+    const browser = await puppeteer.launch({
+      executablePath: chromiumPath(),
+      headless: true,
+      args: ["--no-sandbox", "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
+    });
+    try {
+      const page = await browser.newPage();
+      const served = new Map<string, { body: Uint8Array; type: string }>([
+        ["/", { body: new TextEncoder().encode("<!doctype html><meta charset=utf-8><title>blurmap</title>"), type: "text/html" }],
+        ["/bundle.js", { body: readFileSync(bundlePath), type: "text/javascript" }],
+      ]);
+      for (const [path, body] of files) served.set(path, { body, type: "application/octet-stream" });
+      await page.setRequestInterception(true);
+      page.on("request", (req) => {
+        const url = new URL(req.url());
+        const file = url.origin === PAGE_ORIGIN ? served.get(url.pathname) : undefined;
+        if (file) void req.respond({ status: 200, contentType: file.type, body: Buffer.from(file.body) });
+        else void req.respond({ status: 404, body: "not found" });
+      });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(`${PAGE_ORIGIN}/`);
+      await page.evaluate(async () => {
+        (window as any).lib = await import("/bundle.js" as string);
+      });
+      if (errors.length) throw new Error(`page error: ${errors.join("; ")}`);
+      return new ChromiumPage(browser, page);
+    } catch (e) {
+      await browser.close();
+      throw e;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close();
+  }
+}
+
+/** Float32Array <-> base64, for moving maps across the DevTools protocol. */
+export function floatsFromBase64(b64: string): Float32Array {
+  const bytes = Buffer.from(b64, "base64");
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}

@@ -1,0 +1,98 @@
+// Runs inside headless Chromium (bundled to dist/test-page.js): the WebGL
+// executor against the CPU reference, on the same inputs, in the same page.
+// Fixtures are fetched from /fixtures/<name>; results go back as plain objects.
+import { runCpu, type BoundParams } from "../../src/graph/cpu-executor.js";
+import { buildDbm } from "../../src/graph/dbm.js";
+import type { Graph } from "../../src/graph/ir.js";
+import { buildPatchNet, buildPurohit, buildUNet } from "../../src/graph/purohit.js";
+import { WebGLExecutor } from "../../src/graph/webgl-executor.js";
+import { kernelFor, type OpName } from "../../src/kernels/index.js";
+import type { Params, Tensor } from "../../src/kernels/kernel.js";
+import type { Shape } from "../../src/kernels/layout.js";
+import { compare, FP32_TOLERANCE } from "../../src/parity.js";
+import { createGpuContext } from "../../src/webgl/context.js";
+import { bindWeights, type WeightsFile } from "../../src/weights/bind.js";
+import { readWeightsFile } from "../../src/weights/load.js";
+import { parseSafetensors, type SafetensorsFile } from "../../src/weights/safetensors.js";
+import { randomNormal } from "../random.js";
+
+export interface ParityResult {
+  label: string;
+  ok: boolean;
+  maxAbsError: number;
+  failures: number;
+  count: number;
+  detail: string;
+}
+
+const ctx = createGpuContext();
+const executor = new WebGLExecutor(ctx);
+
+async function fetchBytes(name: string): Promise<Uint8Array> {
+  const r = await fetch(`/fixtures/${name}`);
+  if (!r.ok) throw new Error(`fixture ${name}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
+function result(label: string, actual: Tensor, expected: Tensor): ParityResult {
+  const shapeOk = actual.shape.every((d, i) => d === expected.shape[i]);
+  const c = compare(actual.data, expected.data, FP32_TOLERANCE);
+  const f = c.firstFailure;
+  const detail = !shapeOk
+    ? `shape [${actual.shape}] vs [${expected.shape}]`
+    : f ? `${c.failures} values out of tolerance, first [${f.index}]: gpu ${f.actual}, cpu ${f.expected}` : "";
+  return { label, ok: shapeOk && c.ok, maxAbsError: c.maxAbsError, failures: c.failures, count: c.count, detail };
+}
+
+function fixtureTensor(file: SafetensorsFile, name: string): Tensor {
+  const t = file.tensors.get(name)!;
+  return { shape: t.shape as unknown as Shape, data: t.data };
+}
+
+/** Every op case of ops.safetensors as a one-node graph: WebGL vs CPU reference. */
+async function ops(): Promise<ParityResult[]> {
+  const ops = parseSafetensors(await fetchBytes("ops.safetensors"), "ops.safetensors");
+  const cases: { name: string; op: OpName; attrs: unknown; inputs: number; params: string[] }[] = JSON.parse(ops.metadata.cases);
+  return cases.map((c) => {
+    const inputs = Array.from({ length: c.inputs }, (_, i) => fixtureTensor(ops, `${c.name}.input${i}`));
+    const params: Params = Object.fromEntries(c.params.map((p) => [p, ops.tensors.get(`${c.name}.${p}`)!]));
+    const kernel = kernelFor(c.op);
+    const shapes = new Map<string, Shape>(inputs.map((t, i) => [`in${i}`, t.shape]));
+    shapes.set("out", kernel.outputShape(inputs.map((t) => t.shape), c.attrs));
+    const names = inputs.map((_, i) => `in${i}`);
+    const graph: Graph = { inputs: names, output: "out", shapes, nodes: [{ name: "out", op: c.op, inputs: names, attrs: c.attrs }] };
+    const gpu = executor.run(graph, new Map([["out", params]]), inputs).get("out")!;
+    return result(`op ${c.name}`, gpu, kernel.cpu(inputs, c.attrs, params));
+  });
+}
+
+type NetName = "dbm" | "patch" | "unet" | "purohit";
+
+/** A network on a seeded random input: WebGL vs CPU reference at every layer and at the output. */
+async function network(name: NetName, height: number, width: number, seed: number): Promise<ParityResult[]> {
+  const load = async (f: string) => readWeightsFile(await fetchBytes(f), f);
+  let graph: Graph;
+  let files: WeightsFile[];
+  if (name === "dbm") {
+    files = [await load("dbm-tiny.safetensors")];
+    graph = buildDbm(height, width, { width: 0.125 });
+  } else if (name === "patch") {
+    files = [await load("purohit-patch.safetensors")];
+    graph = buildPatchNet(height, { filters: [32, 64, 128] }); // height = patch count
+  } else if (name === "unet") {
+    files = [await load("purohit-unet.safetensors")];
+    graph = buildUNet({ filters: 64, depth: 5, size: height });
+  } else {
+    files = [await load("purohit-patch.safetensors"), await load("purohit-unet.safetensors")];
+    graph = buildPurohit(height, width, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 });
+  }
+  const params: BoundParams = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
+  const inShape = graph.shapes.get(graph.inputs[0])!;
+  const input: Tensor = { shape: inShape, data: randomNormal(inShape[0] * inShape[1] * inShape[2] * inShape[3], seed) };
+  const all = graph.nodes.map((n) => n.name);
+  const gpu = executor.run(graph, params, [input], all);
+  const cpu = runCpu(graph, params, [input], all);
+  return all.map((t) => result(`${name} ${t}`, gpu.get(t)!, cpu.get(t)!));
+}
+
+(window as any).parity = { ops, network, renderer: ctx.renderer, counts: () => executor.counts() };

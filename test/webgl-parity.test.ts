@@ -1,0 +1,52 @@
+// WebGL == CPU reference in headless Chromium (SwiftShader when there is no GPU):
+// every op case, and all three networks plus the Purohit pipeline on seeded random
+// inputs of odd sizes, layer by layer. Tolerance: abs 1e-4 + rel 1e-3 per element.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { ChromiumPage } from "../src/node/chromium.js";
+import type { ParityResult } from "./browser/page.js";
+import { FIXTURES, ROOT } from "./helpers.js";
+
+const gpu = suite<{ page?: ChromiumPage }>("webgl parity");
+
+gpu.before(async (ctx) => {
+  const files = new Map(readdirSync(FIXTURES).map((f) => [`/fixtures/${f}`, new Uint8Array(readFileSync(join(FIXTURES, f)))]));
+  ctx.page = await ChromiumPage.open(join(ROOT, "dist", "test-page.js"), files);
+  const renderer = await ctx.page.page.evaluate(() => (window as any).parity.renderer);
+  console.log(`    WebGL renderer: ${renderer}`);
+});
+
+gpu.after(async (ctx) => {
+  await ctx.page?.close();
+});
+
+function check(results: ParityResult[], label: string) {
+  const worst = results.reduce((m, r) => Math.max(m, r.maxAbsError), 0);
+  console.log(`    webgl vs cpu ${label}: ${results.length} tensor(s), max abs err ${worst.toExponential(2)}`);
+  for (const r of results) assert.ok(r.ok, `${r.label}: max abs err ${r.maxAbsError}; ${r.detail}`);
+}
+
+gpu("every op case", async ({ page }) => {
+  const results: ParityResult[] = await page!.page.evaluate(() => (window as any).parity.ops());
+  assert.ok(results.length >= 18, `expected every op case, got ${results.length}`);
+  for (const r of results) check([r], r.label);
+});
+
+const networks: [string, string, number, number, number][] = [
+  ["DBM (width 1/8), 37×53", "dbm", 37, 53, 1],
+  ["DBM (width 1/8), 61×45", "dbm", 61, 45, 2],
+  ["Purohit patch net, 7 patches", "patch", 7, 0, 3],
+  ["Purohit U-Net, 32×32", "unet", 32, 32, 4],
+  ["Purohit pipeline, 37×53", "purohit", 37, 53, 5],
+  ["Purohit pipeline, 47×31", "purohit", 47, 31, 6],
+];
+for (const [label, name, h, w, seed] of networks) {
+  gpu(label, async ({ page }) => {
+    const results: ParityResult[] = await page!.page.evaluate((n, hh, ww, s) => (window as any).parity.network(n, hh, ww, s), name, h, w, seed);
+    check(results, label);
+  });
+}
+
+gpu.run();
