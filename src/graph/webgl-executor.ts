@@ -12,7 +12,7 @@ import { fragmentShader } from "../kernels/prelude.js";
 import { createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, uploadTexture, type GpuContext } from "../webgl/context.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
-import { planTextures } from "./plan.js";
+import { planTextures, smallestFitting } from "./plan.js";
 
 interface PooledTexture {
   readonly texture: WebGLTexture;
@@ -38,7 +38,7 @@ export class WebGLExecutor {
     const plan = planTextures(graph, keep);
     const free = [...this.pool];
     const slotTextures = plan.slots.map(({ width, height }) => {
-      const i = free.findIndex((p) => p.width === width && p.height === height);
+      const i = smallestFitting(free, width, height);
       if (i >= 0) return free.splice(i, 1)[0];
       const texture = createFloatTexture(this.ctx, width, height, null, "an activation");
       const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height };

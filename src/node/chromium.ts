@@ -20,7 +20,17 @@ export class ChromiumPage {
   private constructor(
     private readonly browser: Browser,
     readonly page: Page,
+    private readonly served: Map<string, { body: Uint8Array; type: string }>,
   ) {}
+
+  /** Makes `body` available to the page at URL path `path`. */
+  serve(path: string, body: Uint8Array): void {
+    this.served.set(path, { body, type: "application/octet-stream" });
+  }
+
+  unserve(path: string): void {
+    this.served.delete(path);
+  }
 
   /**
    * Opens a blank page that has imported `bundlePath` (an ESM file) as
@@ -50,11 +60,10 @@ export class ChromiumPage {
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(String(e)));
       await page.goto(`${PAGE_ORIGIN}/`);
-      await page.evaluate(async () => {
-        (window as any).lib = await import("/bundle.js" as string);
-      });
+      // A string, so that no bundler tries to resolve the page-side import.
+      await page.evaluate(`import("/bundle.js").then((lib) => { window.lib = lib; })`);
       if (errors.length) throw new Error(`page error: ${errors.join("; ")}`);
-      return new ChromiumPage(browser, page);
+      return new ChromiumPage(browser, page, served);
     } catch (e) {
       await browser.close();
       throw e;

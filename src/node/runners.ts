@@ -1,0 +1,63 @@
+/**
+ * One interface over the two ways Node runs a model: in-process on the CPU, or
+ * on the GPU through WebGL in headless Chromium (Node itself has no WebGL).
+ */
+import { basename, join } from "node:path";
+import type { RgbaImage } from "../image/preprocess.js";
+import type { BlurMap, ModelKind } from "../model.js";
+import { loadModelFromFiles, PACKAGE_ROOT, readFileBytes } from "../node.js";
+import { ChromiumPage, floatsFromBase64 } from "./chromium.js";
+
+export interface MapRunner {
+  readonly kind: ModelKind;
+  readonly backend: "cpu" | "webgl";
+  run(image: RgbaImage): Promise<BlurMap>;
+  close(): Promise<void>;
+}
+
+export interface RunnerOptions {
+  readonly patchStride?: number;
+}
+
+export async function openRunner(backend: "cpu" | "webgl", weightPaths: readonly string[], opts: RunnerOptions = {}): Promise<MapRunner> {
+  if (backend === "cpu") {
+    const model = loadModelFromFiles(weightPaths, { backend: "cpu", patchStride: opts.patchStride });
+    return { kind: model.kind, backend, run: async (image) => model.run(image).map, close: async () => model.dispose() };
+  }
+  // Parse in Node first: bad weights fail here with the file's own name.
+  const kind = loadModelFromFiles(weightPaths, opts).kind;
+  const weights = new Map(weightPaths.map((p, i) => [`/weights/${i}/${basename(p)}`, readFileBytes(p, "weights")]));
+  const chromium = await ChromiumPage.open(join(PACKAGE_ROOT, "dist", "blurmap.js"), weights);
+  try {
+    await chromium.page.evaluate(async (urls, patchStride) => {
+      const w = window as any;
+      w.model = await w.lib.loadModel(urls, { backend: "webgl", patchStride });
+    }, [...weights.keys()], opts.patchStride);
+  } catch (e) {
+    await chromium.close();
+    throw new Error(`blurmap: WebGL in headless Chromium failed: ${(e as Error).message}`);
+  }
+  let count = 0;
+  return {
+    kind,
+    backend,
+    async run(image) {
+      const path = `/images/${count++}`;
+      chromium.serve(path, new Uint8Array(image.data.buffer, image.data.byteOffset, image.data.byteLength));
+      try {
+        const b64: string = await chromium.page.evaluate(async (url, width, height) => {
+          const data = new Uint8Array(await (await fetch(url)).arrayBuffer());
+          const { map } = (window as any).model.run({ width, height, data });
+          const bytes = new Uint8Array(map.data.buffer, map.data.byteOffset, map.data.byteLength);
+          let s = "";
+          for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+          return btoa(s);
+        }, path, image.width, image.height);
+        return { width: image.width, height: image.height, data: floatsFromBase64(b64) };
+      } finally {
+        chromium.unserve(path);
+      }
+    },
+    close: () => chromium.close(),
+  };
+}
