@@ -28,6 +28,9 @@ import synth  # noqa: E402
 PATCH = 30
 PATCH_MIN_ENTROPY = 4.5  # bits, grey-level histogram (Purohit et al.)
 UNET_SIZE, UNET_DEPTH = 256, 8
+# The engine shrinks a whole photo to UNET_SIZE before the U-Net, so training
+# shrinks larger synthesised crops the same way (bilinear, align_corners=False).
+UNET_SOURCE_CROP = 384
 
 
 class SampleStream(torch.utils.data.IterableDataset):
@@ -176,15 +179,17 @@ def save(path, model, recipe, step, losses):
     os.replace(path + ".tmp", path)
 
 
-def train_dense(args, recipe, model, loss_fn, crop, extra_step=None):
-    """Shared loop for the two dense-map networks (DBM, U-Net)."""
+def train_dense(args, recipe, model, loss_fn, crop, extra_step=None, prepare=lambda x, y, w: (x, y, w)):
+    """Shared loop for the two dense-map networks (DBM, U-Net). `prepare` maps
+    each (image, label, weight) batch to what the network sees."""
     opt = torch.optim.Adam(model.parameters(), args.lr)
     stream = torch.utils.data.DataLoader(SampleStream("train", crop, args.seed), batch_size=args.batch, num_workers=1)
-    val = fixed_validation(crop, 48)
+    val = prepare(*fixed_validation(crop, 48))
     budget = args.minutes * 60
     t0, last_ckpt, best, step, losses = time.time(), time.time(), float("inf"), 0, {}
     running = None
-    for x, y, w in stream:
+    for batch in stream:
+        x, y, w = prepare(*batch)
         elapsed = time.time() - t0
         if elapsed > budget:
             break
@@ -255,7 +260,12 @@ def train_unet(args, recipe):
         loss.backward()
         dopt.step()
 
-    train_dense(args, recipe, model, g_loss, UNET_SIZE, d_step)
+    def shrink(x, y, w):
+        size = (UNET_SIZE, UNET_SIZE)
+        return tuple(F.interpolate(t, size=size, mode="bilinear", align_corners=False) for t in (x, y, w))
+
+    recipe.update(source_crop=UNET_SOURCE_CROP)
+    train_dense(args, recipe, model, g_loss, UNET_SOURCE_CROP, d_step, shrink)
 
 
 def train_patch(args, recipe):
