@@ -2,16 +2,14 @@
  * Binds weights files to a graph: every tensor the graph's nodes ask for must
  * be there with the right shape, every tensor in the files must be used, and no
  * value may be NaN or infinite. BatchNorm (eval mode) is folded into the
- * preceding conv here, so the passes never see it:
- *   w' = w·γ/√(var+ε),  b' = (b − mean)·γ/√(var+ε) + β.
+ * preceding conv here (batchnorm.ts), so the passes never see it.
  */
 import type { BoundParams } from "../graph/cpu-executor.js";
 import type { Graph, ParamSpec } from "../graph/ir.js";
 import type { Param, Params } from "../kernels/kernel.js";
+import { BATCHNORM_FIELDS, foldBatchNorm } from "./batchnorm.js";
 import { ARCHITECTURE_VERSION, type ModelInfo } from "./metadata.js";
 import { WeightsError, type SafetensorsFile, type StoredTensor } from "./safetensors.js";
-
-export const BATCHNORM_EPS = 1e-5; // PyTorch's BatchNorm2d default, which training used
 
 export interface WeightsFile extends SafetensorsFile {
   /** Shown in every error about this file. */
@@ -52,14 +50,8 @@ function bindNode(spec: ParamSpec, outAxis: number, take: (name: string, shape: 
   const weight = take(`${spec.prefix}.weight`, spec.weightShape);
   const bias = take(`${spec.prefix}.bias`, [outChannels]);
   if (!spec.batchNorm) return { weight, bias };
-  const bn = (field: string) => take(`${spec.batchNorm}.${field}`, [outChannels]).data;
-  const [gamma, beta, mean, variance] = ["weight", "bias", "running_mean", "running_var"].map(bn);
-  const scale = gamma.map((g, o) => g / Math.sqrt(variance[o] + BATCHNORM_EPS));
-  const w = new Float32Array(weight.data);
-  const inner = spec.weightShape.slice(outAxis + 1).reduce((a, b) => a * b, 1);
-  for (let i = 0; i < w.length; i++) w[i] *= scale[Math.floor(i / inner) % outChannels];
-  const b = bias.data.map((v, o) => (v - mean[o]) * scale[o] + beta[o]);
-  return { weight: { shape: weight.shape, data: w }, bias: { shape: bias.shape, data: b } };
+  const [gamma, beta, mean, variance] = BATCHNORM_FIELDS.map((field) => take(`${spec.batchNorm}.${field}`, [outChannels]).data);
+  return foldBatchNorm(weight, bias, { gamma, beta, mean, variance }, outAxis);
 }
 
 function checkFinite(file: string, name: string, t: StoredTensor): void {
