@@ -37,7 +37,8 @@ for (const kind of ["dbm", "purohit"] as const) {
     const model = loadModelFromFiles(paths, { backend: "cpu", patchStride: Number(maps!.metadata.patch_stride) });
     for (const c of cases) {
       const image = crop(readImageFile(join(REAL_BLUR, c.file)), c.top, c.left, c.height, c.width);
-      const sum = image.data.reduce((a, b) => a + b, 0);
+      let sum = 0;
+      for (const v of image.data) sum += v;
       assert.is(sum, c.rgba_sum, `${c.file}: the decoded crop differs from the one PyTorch saw`);
       const { map } = model.run(image);
       const expected = maps!.tensors.get(`${kind}.${c.name}`)!;
