@@ -1,7 +1,7 @@
 // The CLI end to end, as a user runs it: both backends on the bundled sample,
 // the PNGs compared; and the failure paths (exit codes, messages, no lost files).
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -85,6 +85,28 @@ test("cli: usage errors exit 2 with a message", async () => {
     assert.match(r.stderr, message);
     assert.not.match(r.stderr, "    at ", "no stack trace");
   }
+});
+
+test("cli eval: masks scored as their own maps give F = AP = 1, MAE = 0; inverted masks MAE = 1", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "blurmap-eval-"));
+  for (const sub of ["images", "masks"]) mkdirSync(join(dir, sub));
+  writeFileSync(join(dir, "images", "sample.png"), readFileSync(SAMPLE));
+  writeFileSync(join(dir, "masks", "sample.png"), readFileSync(join(ROOT, "samples", "sample-mask.png")));
+  const svg = join(dir, "pr.svg");
+  const perfect = await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--maps", join(dir, "masks"), "--json", "--svg", svg]);
+  assert.is(perfect.code, 0, perfect.stderr);
+  const s = JSON.parse(perfect.stdout);
+  assert.equal([s.images, s.odsF, s.oisF, s.ap, s.mae], [1, 1, 1, 1, 0]);
+  assert.match(readFileSync(svg, "utf8"), "<polyline");
+  const inverted = JSON.parse((await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--maps", join(dir, "masks"), "--invert-masks", "--json"])).stdout);
+  assert.is(inverted.mae, 1);
+  const model = await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--json"]);
+  assert.is(model.code, 0, model.stderr);
+  const m = JSON.parse(model.stdout);
+  assert.ok(m.odsF > 0 && m.odsF <= 1 && m.mae >= 0 && m.mae <= 1, model.stdout);
+  const noMask = await cli(["eval", "--images", join(ROOT, "samples"), "--masks", join(dir, "images")]);
+  assert.is(noMask.code, 2);
+  assert.match(noMask.stderr, "no mask in");
 });
 
 test("cli --help exits 0 and documents map", async () => {
