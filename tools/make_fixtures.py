@@ -187,6 +187,14 @@ def main():
         b2 = F.interpolate(unet(small), size=(37, 53), mode="bilinear", align_corners=False)
         io = [("input", nhwc(img)), ("b1", nhwc(b1)), ("b2", nhwc(b2)), ("output", nhwc(b1 * b2))]
         safetensors_io.write(os.path.join(OUT, "purohit.io.safetensors"), io, {"source": "tools/make_fixtures.py", "patch_stride": "15"})
+
+        # The converter's inputs (own seed): the tiny DBM as ONNX, and one with BatchNorm as a .pth checkpoint.
+        torch.manual_seed(7)
+        x = rand(1, 3, 37, 53)
+        torch.onnx.export(dbm, x, os.path.join(OUT, "dbm-tiny.onnx"), do_constant_folding=False, input_names=["input"])
+        dbm_bn = randomise(DBM(width=0.125, bn=True))
+        torch.save({"model": dbm_bn.state_dict(), "recipe": {"note": "test fixture"}}, os.path.join(OUT, "dbm-tiny-bn.pth"))
+        safetensors_io.write(os.path.join(OUT, "dbm-tiny-bn.io.safetensors"), [("input", nhwc(x)), ("output", nhwc(dbm_bn(x)))], {"source": "tools/make_fixtures.py"})
     for f in sorted(os.listdir(OUT)):
         print(f"{f:32s} {os.path.getsize(os.path.join(OUT, f)):>9,d} bytes")
 

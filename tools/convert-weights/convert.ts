@@ -8,7 +8,7 @@ import { buildDbm, type DbmArchitecture } from "../../src/graph/dbm.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { buildPatchNet, buildUNet, type PatchNetArchitecture, type UNetArchitecture } from "../../src/graph/purohit.js";
 import type { Param } from "../../src/kernels/kernel.js";
-import { BATCHNORM_FIELDS, foldBatchNorm } from "../../src/weights/batchnorm.js";
+import { BATCHNORM_EPS, BATCHNORM_FIELDS, foldBatchNorm } from "../../src/weights/batchnorm.js";
 import { bindWeights } from "../../src/weights/bind.js";
 import { readModelInfo, type ModelName } from "../../src/weights/metadata.js";
 import type { TensorToWrite } from "../../src/weights/safetensors.js";
@@ -24,6 +24,8 @@ export interface ConvertOptions {
   readonly metadata: Record<string, string>;
   /** [pattern, replacement] pairs applied in order to every source name (JS RegExp syntax). */
   readonly renames?: readonly (readonly [string, string])[];
+  /** Reverse the first conv's input channels: for networks trained on BGR input (Caffe). */
+  readonly bgr?: boolean;
 }
 
 export interface TableRow {
@@ -81,22 +83,32 @@ export function convert(source: ReadonlyMap<string, SourceTensor>, opts: Convert
     if (!spec) continue;
     const w = take(`${spec.prefix}.weight`);
     const b = take(`${spec.prefix}.bias`);
+    const weight = opts.bgr && node.inputs.includes(graph.inputs[0]) ? reverseInputChannels(w.tensor) : w.tensor;
+    const wAction = weight === w.tensor ? "copied" : "copied, input channels BGR -> RGB";
     const bnPrefix = spec.batchNorm ?? spec.prefix.replace(/\.conv$/, ".bn");
     const hasBn = BATCHNORM_FIELDS.every((f) => named.has(`${bnPrefix}.${f}`));
     if (spec.batchNorm || !hasBn || bnPrefix === spec.prefix) {
-      emit(`${spec.prefix}.weight`, w.from, w.tensor, "copied");
+      emit(`${spec.prefix}.weight`, w.from, weight, wAction);
       emit(`${spec.prefix}.bias`, b.from, b.tensor, "copied");
-      if (spec.batchNorm)
+      if (spec.batchNorm) {
+        const channels = b.tensor.shape[0];
         for (const f of BATCHNORM_FIELDS) {
-          const t = take(`${spec.batchNorm}.${f}`);
-          emit(`${spec.batchNorm}.${f}`, t.from, t.tensor, "copied (folded at load)");
+          if (hasBn) {
+            const t = take(`${spec.batchNorm}.${f}`);
+            emit(`${spec.batchNorm}.${f}`, t.from, t.tensor, "copied (folded at load)");
+          } else {
+            // The source already folded this BatchNorm into the conv (ONNX export does): write an identity.
+            const value = { weight: 1, bias: 0, running_mean: 0, running_var: 1 - BATCHNORM_EPS }[f];
+            emit(`${spec.batchNorm}.${f}`, "-", { shape: [channels], data: new Float32Array(channels).fill(value) }, "identity (already folded in source)");
+          }
         }
+      }
       continue;
     }
     // The engine's graph has no BatchNorm here: fold the source's into the conv.
     const [gamma, beta, mean, variance] = BATCHNORM_FIELDS.map((f) => take(`${bnPrefix}.${f}`).tensor.data);
     const outAxis = node.op === "conv_transpose2d" ? 1 : 0;
-    const folded = foldBatchNorm(w.tensor, b.tensor, { gamma, beta, mean, variance }, outAxis);
+    const folded = foldBatchNorm(weight, b.tensor, { gamma, beta, mean, variance }, outAxis);
     emit(`${spec.prefix}.weight`, w.from, folded.weight, `BatchNorm ${bnPrefix} folded in`);
     emit(`${spec.prefix}.bias`, b.from, folded.bias, `BatchNorm ${bnPrefix} folded in`);
   }
@@ -106,6 +118,16 @@ export function convert(source: ReadonlyMap<string, SourceTensor>, opts: Convert
   const stored = new Map(tensors.map((t) => [t.name, { dtype: "F32" as const, shape: t.shape, data: t.data }]));
   bindWeights(graph, new Map([[opts.model, { name: "converted weights", metadata, tensors: stored, info }]]));
   return { tensors, metadata, table };
+}
+
+/** OIHW weight with I reversed (BGR <-> RGB). */
+function reverseInputChannels(w: SourceTensor): SourceTensor {
+  const [o, i, ...rest] = w.shape;
+  const inner = rest.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(w.data.length);
+  for (let a = 0; a < o; a++)
+    for (let c = 0; c < i; c++) data.set(w.data.subarray((a * i + c) * inner, (a * i + c + 1) * inner), (a * i + (i - 1 - c)) * inner);
+  return { shape: w.shape, data };
 }
 
 export function formatTable(rows: readonly TableRow[], dtype: string): string {
