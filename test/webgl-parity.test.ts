@@ -1,7 +1,7 @@
 // WebGL == CPU reference in headless Chromium (SwiftShader when there is no GPU):
 // every op case, and all three networks plus the Purohit pipeline on seeded random
 // inputs of odd sizes, layer by layer. Tolerance: abs 1e-4 + rel 1e-3 per element.
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -10,9 +10,12 @@ import type { ParityResult } from "./browser/page.js";
 import { FIXTURES, ROOT } from "./helpers.js";
 
 const gpu = suite<{ page?: ChromiumPage }>("webgl parity");
+// Trained weights, where shipped: the real network widths (full VGG16 for DBM).
+const SHIPPED = ["dbm.safetensors", "purohit-patch.safetensors", "purohit-unet.safetensors"].filter((f) => existsSync(join(ROOT, "weights", f)));
 
 gpu.before(async (ctx) => {
   const files = new Map(readdirSync(FIXTURES).map((f) => [`/fixtures/${f}`, new Uint8Array(readFileSync(join(FIXTURES, f)))]));
+  for (const f of SHIPPED) files.set(`/weights/${f}`, new Uint8Array(readFileSync(join(ROOT, "weights", f))));
   ctx.page = await ChromiumPage.open(join(ROOT, "dist", "test-page.js"), files);
   const renderer = await ctx.page.page.evaluate(() => (window as any).parity.renderer);
   console.log(`    WebGL renderer: ${renderer}`);
@@ -42,6 +45,8 @@ const networks: [string, string, number, number, number][] = [
   ["Purohit pipeline, 37×53", "purohit", 37, 53, 5],
   ["Purohit pipeline, 47×31", "purohit", 47, 31, 6],
 ];
+if (SHIPPED.includes("dbm.safetensors")) networks.push(["DBM shipped weights (VGG16 widths), 37×53", "dbm-shipped", 37, 53, 7]);
+if (SHIPPED.includes("purohit-unet.safetensors")) networks.push(["Purohit shipped weights (U-Net 256², depth 8), 41×57", "purohit-shipped", 41, 57, 8]);
 for (const [label, name, h, w, seed] of networks) {
   gpu(label, async ({ page }) => {
     const results: ParityResult[] = await page!.page.evaluate((n, hh, ww, s) => (window as any).parity.network(n, hh, ww, s), name, h, w, seed);

@@ -85,37 +85,61 @@ export function convGather(
   const [n, h, w, cin] = x.shape;
   const [, oh, ow, cout] = outShape;
   const [kh, kw] = a.kernel;
-  // Weights as [ky][kx][in][out], so the inner loop runs over contiguous outputs.
-  const wt = new Float32Array(kh * kw * cin * cout);
+  const blocks = Math.ceil(cout / 4);
+  // Weights as [out block][ky][kx][in][4]: the inner loop reads four outputs' weights
+  // for one input channel from consecutive floats, and keeps four sums in locals.
+  const taps = kh * kw;
+  const wt = new Float32Array(blocks * taps * cin * 4);
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
       for (let ky = 0; ky < kh; ky++)
-        for (let kx = 0; kx < kw; kx++) wt[((ky * kw + kx) * cin + i) * cout + o] = weight(o, i, ky, kx);
+        for (let kx = 0; kx < kw; kx++) wt[((((o >> 2) * taps + ky * kw + kx) * cin + i) << 2) + (o & 3)] = weight(o, i, ky, kx);
   const out = tensor(outShape);
-  const acc = new Float32Array(cout);
+  const xs = x.data;
+  const inputRows = new Int32Array(kh);
+  const inputCols = new Int32Array(kw);
   for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = inputIndex(oy, ky, a.stride[0], a.pad[0], a.dilation[0]);
+        inputRows[ky] = iy >= 0 && iy < h && Number.isInteger(iy) ? iy : -1;
+      }
       for (let ox = 0; ox < ow; ox++) {
-        for (let o = 0; o < cout; o++) acc[o] = bias ? bias.data[o] : 0;
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = inputIndex(oy, ky, a.stride[0], a.pad[0], a.dilation[0]);
-          if (!(iy >= 0 && iy < h && Number.isInteger(iy))) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = inputIndex(ox, kx, a.stride[1], a.pad[1], a.dilation[1]);
-            if (!(ix >= 0 && ix < w && Number.isInteger(ix))) continue;
-            const xBase = ((b * h + iy) * w + ix) * cin;
-            const wBase = (ky * kw + kx) * cin * cout;
-            for (let i = 0; i < cin; i++) {
-              const v = x.data[xBase + i];
-              if (v === 0) continue;
-              const wRow = wBase + i * cout;
-              for (let o = 0; o < cout; o++) acc[o] += v * wt[wRow + o];
-            }
-          }
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = inputIndex(ox, kx, a.stride[1], a.pad[1], a.dilation[1]);
+          inputCols[kx] = ix >= 0 && ix < w && Number.isInteger(ix) ? ix : -1;
         }
         const oBase = ((b * oh + oy) * ow + ox) * cout;
-        for (let o = 0; o < cout; o++) out.data[oBase + o] = activate(acc[o], a.activation);
+        for (let ob = 0; ob < blocks; ob++) {
+          const o = ob * 4;
+          let s0 = bias ? bias.data[o] : 0;
+          let s1 = bias && o + 1 < cout ? bias.data[o + 1] : 0;
+          let s2 = bias && o + 2 < cout ? bias.data[o + 2] : 0;
+          let s3 = bias && o + 3 < cout ? bias.data[o + 3] : 0;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = inputRows[ky];
+            if (iy < 0) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = inputCols[kx];
+              if (ix < 0) continue;
+              let xi = ((b * h + iy) * w + ix) * cin;
+              let wi = ((ob * taps + ky * kw + kx) * cin) << 2;
+              for (let i = 0; i < cin; i++, xi++, wi += 4) {
+                const v = xs[xi];
+                s0 += v * wt[wi];
+                s1 += v * wt[wi + 1];
+                s2 += v * wt[wi + 2];
+                s3 += v * wt[wi + 3];
+              }
+            }
+          }
+          out.data[oBase + o] = activate(s0, a.activation);
+          if (o + 1 < cout) out.data[oBase + o + 1] = activate(s1, a.activation);
+          if (o + 2 < cout) out.data[oBase + o + 2] = activate(s2, a.activation);
+          if (o + 3 < cout) out.data[oBase + o + 3] = activate(s3, a.activation);
+        }
       }
+    }
   return out;
 }
 

@@ -2,9 +2,9 @@
 // executor against the CPU reference, on the same inputs, in the same page.
 // Fixtures are fetched from /fixtures/<name>; results go back as plain objects.
 import { runCpu, type BoundParams } from "../../src/graph/cpu-executor.js";
-import { buildDbm } from "../../src/graph/dbm.js";
+import { buildDbm, type DbmArchitecture } from "../../src/graph/dbm.js";
 import type { Graph } from "../../src/graph/ir.js";
-import { buildPatchNet, buildPurohit, buildUNet } from "../../src/graph/purohit.js";
+import { buildPatchNet, buildPurohit, buildUNet, type PatchNetArchitecture, type UNetArchitecture } from "../../src/graph/purohit.js";
 import { WebGLExecutor } from "../../src/graph/webgl-executor.js";
 import { kernelFor, type OpName } from "../../src/kernels/index.js";
 import type { Params, Tensor } from "../../src/kernels/kernel.js";
@@ -29,7 +29,7 @@ const ctx = createGpuContext();
 const executor = new WebGLExecutor(ctx);
 
 async function fetchBytes(name: string): Promise<Uint8Array> {
-  const r = await fetch(`/fixtures/${name}`);
+  const r = await fetch(name.startsWith("/") ? name : `/fixtures/${name}`);
   if (!r.ok) throw new Error(`fixture ${name}: HTTP ${r.status}`);
   return new Uint8Array(await r.arrayBuffer());
 }
@@ -66,7 +66,7 @@ async function ops(): Promise<ParityResult[]> {
   });
 }
 
-type NetName = "dbm" | "patch" | "unet" | "purohit";
+type NetName = "dbm" | "patch" | "unet" | "purohit" | "dbm-shipped" | "purohit-shipped";
 
 /** A network on a seeded random input: WebGL vs CPU reference at every layer and at the output. */
 async function network(name: NetName, height: number, width: number, seed: number): Promise<ParityResult[]> {
@@ -82,9 +82,15 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   } else if (name === "unet") {
     files = [await load("purohit-unet.safetensors")];
     graph = buildUNet({ filters: 64, depth: 5, size: height });
-  } else {
+  } else if (name === "purohit") {
     files = [await load("purohit-patch.safetensors"), await load("purohit-unet.safetensors")];
     graph = buildPurohit(height, width, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 });
+  } else if (name === "dbm-shipped") {
+    files = [await load("/weights/dbm.safetensors")];
+    graph = buildDbm(height, width, files[0].info.architecture as DbmArchitecture);
+  } else {
+    files = [await load("/weights/purohit-patch.safetensors"), await load("/weights/purohit-unet.safetensors")];
+    graph = buildPurohit(height, width, files[0].info.architecture as PatchNetArchitecture, files[1].info.architecture as UNetArchitecture, { patchStride: 15 });
   }
   const params: BoundParams = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
   const inShape = graph.shapes.get(graph.inputs[0])!;
