@@ -16,11 +16,13 @@ VGG16_NAMES = ["conv1_1", "conv1_2", "conv2_1", "conv2_2", "conv3_1", "conv3_2",
 
 
 class ConvBN(nn.Module):
-    """conv, optional BatchNorm, optional activation. BN is folded away on export."""
+    """conv (or transposed conv), optional BatchNorm, optional activation.
+    The engine folds BN into the conv (at load time, or on conversion)."""
 
-    def __init__(self, cin, cout, k, stride=1, pad=0, bn=False, act="relu"):
+    def __init__(self, cin, cout, k, stride=1, pad=0, bn=False, act="relu", transposed=False):
         super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, stride, pad, bias=True)
+        conv = nn.ConvTranspose2d if transposed else nn.Conv2d
+        self.conv = conv(cin, cout, k, stride, pad, bias=True)
         self.bn = nn.BatchNorm2d(cout) if bn else None
         self.act = act
 
@@ -141,18 +143,9 @@ class UNet(nn.Module):
         return x if logits else torch.sigmoid(x)
 
 
-class UpConv(nn.Module):
-    def __init__(self, cin, cout, bn, act):
-        super().__init__()
-        self.conv = nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=True)
-        self.bn = nn.BatchNorm2d(cout) if bn else None
-        self.act = act
-
-    def forward(self, x):
-        x = self.conv(x)
-        if self.bn is not None:
-            x = self.bn(x)
-        return activation(x, self.act)
+def UpConv(cin, cout, bn, act):
+    """The U-Net's way up: 4x4 stride-2 transposed conv."""
+    return ConvBN(cin, cout, 4, 2, 1, bn=bn, act=act, transposed=True)
 
 
 def tap(taps, name, x):

@@ -31,8 +31,9 @@ def main():
     if args.dbm:
         dbm = load(DBM(bn=True), args.dbm)
     else:
-        patch, unet = load(PatchNet(), args.patch), load(UNet(64, 8), args.unet)
-        ones = lambda t: torch.ones(t.shape[0], 1, t.shape[2], t.shape[3])  # noqa: E731  (a branch switched off)
+        # A branch switched off by --only contributes ones to the product b1·b2.
+        patch = load(PatchNet(), args.patch) if args.only != "unet" else (lambda t: torch.ones(t.shape[0], 1))
+        unet = load(UNet(64, 8), args.unet) if args.only != "patch" else (lambda t: torch.ones(t.shape[0], 1, t.shape[2], t.shape[3]))
     with torch.no_grad():
         for f in sorted(os.listdir(args.images)):
             rgb = np.asarray(Image.open(os.path.join(args.images, f)).convert("RGB"))
@@ -40,9 +41,7 @@ def main():
             if args.dbm:
                 m = dbm(x)
             else:
-                p = patch if args.only != "unet" else (lambda t: torch.ones(t.shape[0], 1))
-                u = unet if args.only != "patch" else ones
-                m = purohit(p, u, x, 256)
+                m = purohit(patch, unet, x, 256)
             Image.fromarray((m[0, 0].clamp(0, 1).numpy() * 255 + 0.5).astype(np.uint8)).save(os.path.join(args.out, os.path.splitext(f)[0] + ".png"))
     print(f"{args.out}: {len(os.listdir(args.out))} maps")
 
