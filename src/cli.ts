@@ -30,6 +30,8 @@ options:
                            headless Chromium (default cpu)
   --weights FILE           weights file(s) instead of the shipped ones (repeat for purohit)
   --patch-stride N         purohit: step between 30×30 patches (default 15)
+  --working-size N         shrink images whose long side is over N px before the
+                           network, map scaled back (default 640; 0 = native size)
   --json                   machine-readable output
   -h, --help               this help
 map:
@@ -49,6 +51,7 @@ const OPTIONS = {
   out: { type: "string", default: "blurmap-maps" },
   weights: { type: "string", multiple: true },
   "patch-stride": { type: "string" },
+  "working-size": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   images: { type: "string" },
@@ -87,6 +90,7 @@ async function openModel(values: Values): Promise<MapRunner> {
   const backend = values.backend;
   if (backend !== "cpu" && backend !== "webgl") throw new UsageError(`--backend must be cpu or webgl, got "${backend}"`);
   const patchStride = positiveInt(values["patch-stride"], "--patch-stride");
+  const workingSize = values["working-size"] === "0" ? 0 : positiveInt(values["working-size"], "--working-size");
   let weightPaths = values.weights ?? [];
   if (weightPaths.length === 0) {
     const found = defaultWeightPaths(kind);
@@ -98,7 +102,7 @@ async function openModel(values: Values): Promise<MapRunner> {
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
   }
-  return openRunner(backend, weightPaths, { patchStride });
+  return openRunner(backend, weightPaths, { patchStride, workingSize });
 }
 
 function errorFor(file: string, e: unknown): string {

@@ -13,7 +13,7 @@ import { readWeightsFile } from "./weights/load.js";
 
 export { BlurMapModel } from "./model.js";
 export type { Backend, BlurMap, ModelKind, ModelOptions, RunResult } from "./model.js";
-export type { RgbaImage } from "./image/preprocess.js";
+export { shrinkToFit, type RgbaImage } from "./image/preprocess.js";
 export { readWeightsFile } from "./weights/load.js";
 export { WeightsError } from "./weights/safetensors.js";
 

@@ -7,7 +7,8 @@ import { buildDbm, DBM_FILE } from "./graph/dbm.js";
 import type { Graph } from "./graph/ir.js";
 import { buildPurohit, PATCH_FILE, UNET_FILE, type PatchNetArchitecture, type UNetArchitecture } from "./graph/purohit.js";
 import { WebGLExecutor } from "./graph/webgl-executor.js";
-import { toInputTensor, type RgbaImage } from "./image/preprocess.js";
+import { checkImage, shrinkToFit, toInputTensor, type RgbaImage } from "./image/preprocess.js";
+import { resizeBilinear } from "./kernels/resize-bilinear.js";
 import type { Tensor } from "./kernels/kernel.js";
 import { createGpuContext } from "./webgl/context.js";
 import { bindWeights, type WeightsFile } from "./weights/bind.js";
@@ -23,6 +24,12 @@ export interface ModelOptions {
   readonly canvas?: HTMLCanvasElement | OffscreenCanvas;
   /** Purohit only: step between 30×30 patches in pixels (default 15). */
   readonly patchStride?: number;
+  /**
+   * Images whose long side exceeds this are shrunk to it before the network, and
+   * the map is scaled back to the image's size (default 640: the scale the
+   * shipped weights were trained at, and a bounded cost). 0 = always native size.
+   */
+  readonly workingSize?: number;
 }
 
 /** A per-pixel blur map the size of the input image; 1 = blurred, 0 = sharp. */
@@ -46,6 +53,7 @@ export class BlurMapModel {
   private readonly files: Map<string, WeightsFile>;
   private readonly normalisation: Normalisation;
   private readonly patchStride: number;
+  private readonly workingSize: number;
   private readonly graphs = new Map<string, { graph: Graph; params: BoundParams }>();
   private executor: WebGLExecutor | null = null;
   private disposed = false;
@@ -64,6 +72,8 @@ export class BlurMapModel {
     this.provenance = Object.fromEntries(files.map((f) => [f.info.model, f.info.provenance]));
     this.patchStride = opts.patchStride ?? 15;
     if (!Number.isSafeInteger(this.patchStride) || this.patchStride < 1) throw new Error(`blurmap: patchStride must be a positive integer, got ${opts.patchStride}`);
+    this.workingSize = opts.workingSize ?? 640;
+    if (!(Number.isSafeInteger(this.workingSize) && this.workingSize >= 0)) throw new Error(`blurmap: workingSize must be a whole number of pixels (0 = native), got ${opts.workingSize}`);
     this.backend = opts.backend ?? "cpu";
     if (this.backend === "webgl") this.executor = new WebGLExecutor(createGpuContext(opts.canvas));
     else if (this.backend !== "cpu") throw new Error(`blurmap: unknown backend "${this.backend}" (expected "webgl" or "cpu")`);
@@ -74,7 +84,13 @@ export class BlurMapModel {
     const key = `${height}x${width}`;
     let entry = this.graphs.get(key);
     if (!entry) {
-      const graph = this.kind === "dbm" ? buildDbm(height, width, this.arch(DBM_FILE)) : buildPurohit(height, width, this.arch(PATCH_FILE) as PatchNetArchitecture, this.arch(UNET_FILE) as UNetArchitecture, { patchStride: this.patchStride });
+      let graph: Graph;
+      try {
+        graph = this.kind === "dbm" ? buildDbm(height, width, this.arch(DBM_FILE)) : buildPurohit(height, width, this.arch(PATCH_FILE) as PatchNetArchitecture, this.arch(UNET_FILE) as UNetArchitecture, { patchStride: this.patchStride });
+      } catch (e) {
+        const minimum = this.kind === "dbm" ? "16×16 (four 2×2 pools)" : "30×30 (one patch)";
+        throw new Error(`blurmap: ${this.kind} cannot run on a ${width}×${height} image; it needs at least ${minimum}. (${(e as Error).message})`);
+      }
       // Bound weights are the same for every size: bind once, reuse.
       const first = this.graphs.values().next().value;
       entry = { graph, params: first ? first.params : bindWeights(graph, this.files) };
@@ -86,10 +102,13 @@ export class BlurMapModel {
   /** Blur map of an RGBA image (ImageData, a decoded PNG/JPEG, or {width, height, data}). */
   run(image: RgbaImage, keep: readonly string[] = []): RunResult {
     if (this.disposed) throw new Error("blurmap: this model was disposed");
-    const input = toInputTensor(image, this.normalisation);
-    const { graph, params } = this.graph(image.height, image.width);
+    checkImage(image);
+    const small = this.workingSize > 0 ? shrinkToFit(image, this.workingSize) : image;
+    const input = toInputTensor(small, this.normalisation);
+    const { graph, params } = this.graph(small.height, small.width);
     const tensors = this.executor ? this.executor.run(graph, params, [input], keep) : runCpu(graph, params, [input], keep);
-    const out = tensors.get(graph.output)!;
+    let out = tensors.get(graph.output)!;
+    if (small !== image) out = resizeBilinear.cpu([out], { height: image.height, width: image.width }, {});
     return { map: { width: image.width, height: image.height, data: out.data }, tensors };
   }
 

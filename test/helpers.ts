@@ -38,3 +38,14 @@ export function assertClose(label: string, actual: Tensor, expected: Tensor, tol
   assert.ok(c.ok, `${label}: ${describe(c)}`);
   return c.maxAbsError;
 }
+
+/** Asserts that an async call fails with a message matching `pattern` (uvu has no assert.rejects). */
+export async function rejects(fn: () => Promise<unknown>, pattern: RegExp): Promise<void> {
+  try {
+    await fn();
+  } catch (e) {
+    assert.match((e as Error).message, pattern);
+    return;
+  }
+  assert.unreachable(`expected a failure matching ${pattern}`);
+}

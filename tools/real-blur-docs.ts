@@ -6,32 +6,13 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { PNG } from "pngjs";
-import type { RgbaImage } from "../src/image/preprocess.js";
+import { shrinkToFit } from "../src/image/preprocess.js";
 import { defaultWeightPaths, PACKAGE_ROOT, readImageFile } from "../src/node.js";
 import { openRunner, type MapRunner } from "../src/node/runners.js";
 
 const { values } = parseArgs({ options: { size: { type: "string", default: "384" }, backend: { type: "string", default: "cpu" } } });
 const SRC = join(PACKAGE_ROOT, "..", "shared", "datasets", "real_blur");
 const OUT = join(PACKAGE_ROOT, "docs", "real-blur");
-
-function shrink(image: RgbaImage, longSide: number): RgbaImage {
-  const f = Math.max(image.width, image.height) / longSide;
-  if (f <= 1) return image;
-  const width = Math.round(image.width / f);
-  const height = Math.round(image.height / f);
-  const data = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const y0 = Math.floor(y * f), y1 = Math.max(y0 + 1, Math.floor((y + 1) * f));
-      const x0 = Math.floor(x * f), x1 = Math.max(x0 + 1, Math.floor((x + 1) * f));
-      for (let c = 0; c < 4; c++) {
-        let sum = 0;
-        for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += image.data[(yy * image.width + xx) * 4 + c];
-        data[(y * width + x) * 4 + c] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
-      }
-    }
-  return { width, height, data };
-}
 
 const runners: [string, MapRunner][] = [];
 for (const kind of ["dbm", "purohit"] as const) {
@@ -42,7 +23,7 @@ if (runners.length === 0) throw new Error("no shipped weights in weights/");
 mkdirSync(OUT, { recursive: true });
 const gap = 4;
 for (const file of readdirSync(SRC).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort()) {
-  const image = shrink(readImageFile(join(SRC, file)), Number(values.size));
+  const image = shrinkToFit(readImageFile(join(SRC, file)), Number(values.size));
   const panels = 1 + runners.length;
   const png = new PNG({ width: panels * image.width + (panels - 1) * gap, height: image.height });
   png.data.fill(255);

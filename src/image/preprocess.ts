@@ -17,6 +17,31 @@ export function checkImage(image: RgbaImage, what = "image"): void {
     throw new Error(`${what}: has ${data?.length ?? 0} bytes of pixels, but ${width}×${height} RGBA needs ${width * height * 4}`);
 }
 
+/** Box-filter shrink so that the long side is at most `longSide` (an image already within it is returned as is). */
+export function shrinkToFit(image: RgbaImage, longSide: number): RgbaImage {
+  const f = Math.max(image.width, image.height) / longSide;
+  if (f <= 1) return image;
+  const width = Math.max(1, Math.round(image.width / f));
+  const height = Math.max(1, Math.round(image.height / f));
+  const data = new Uint8Array(width * height * 4);
+  const fy = image.height / height;
+  const fx = image.width / width;
+  for (let y = 0; y < height; y++) {
+    const y0 = Math.floor(y * fy);
+    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * fy));
+    for (let x = 0; x < width; x++) {
+      const x0 = Math.floor(x * fx);
+      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * fx));
+      for (let c = 0; c < 4; c++) {
+        let sum = 0;
+        for (let yy = y0; yy < y1; yy++) for (let xx = x0; xx < x1; xx++) sum += image.data[(yy * image.width + xx) * 4 + c];
+        data[(y * width + x) * 4 + c] = Math.round(sum / ((y1 - y0) * (x1 - x0)));
+      }
+    }
+  }
+  return { width, height, data };
+}
+
 /** Alpha is ignored: blur is a property of the colour image. */
 export function toInputTensor(image: RgbaImage, norm: Normalisation): Tensor {
   checkImage(image);

@@ -46,7 +46,7 @@ export const conv2d: Kernel<ConvAttrs> = {
     const [n, h, w] = x;
     const oh = convOutputSize(h, a.kernel[0], a.stride[0], a.pad[0], a.dilation[0]);
     const ow = convOutputSize(w, a.kernel[1], a.stride[1], a.pad[1], a.dilation[1]);
-    if (oh < 1 || ow < 1) throw new Error(`conv2d: input ${h}×${w} is too small for a ${a.kernel.join("×")} kernel`);
+    if (oh < 1 || ow < 1) throw new Error(`conv2d: input ${w}×${h} (width×height) is too small for a ${a.kernel.join("×")} kernel`);
     return [n, oh, ow, a.outChannels];
   },
   cpu([x], a, p) {

@@ -35,7 +35,7 @@ export const extractPatches: Kernel<PatchAttrs> = {
   op: "extract_patches",
   outputShape([x], a) {
     if (x[0] !== 1) throw new Error(`extract_patches: expects one image, got a batch of ${x[0]}`);
-    if (x[1] < a.size || x[2] < a.size) throw new Error(`extract_patches: image ${x[1]}×${x[2]} is smaller than the ${a.size}×${a.size} patch`);
+    if (x[1] < a.size || x[2] < a.size) throw new Error(`extract_patches: image ${x[2]}×${x[1]} (width×height) is smaller than the ${a.size}×${a.size} patch`);
     return [patchCount(x[1], a) * patchCount(x[2], a), a.size, a.size, x[3]];
   },
   cpu([x], a) {

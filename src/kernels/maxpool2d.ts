@@ -10,7 +10,7 @@ export const maxpool2d: Kernel<PoolAttrs> = {
   op: "maxpool2d",
   outputShape([x], a) {
     const out: Shape = [x[0], Math.floor(x[1] / a.size), Math.floor(x[2] / a.size), x[3]];
-    if (out[1] < 1 || out[2] < 1) throw new Error(`maxpool2d: input ${x[1]}×${x[2]} is smaller than the ${a.size}×${a.size} window`);
+    if (out[1] < 1 || out[2] < 1) throw new Error(`maxpool2d: input ${x[2]}×${x[1]} (width×height) is smaller than the ${a.size}×${a.size} window`);
     return out;
   },
   cpu([x], a) {

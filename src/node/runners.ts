@@ -4,7 +4,7 @@
  */
 import { basename, join } from "node:path";
 import type { RgbaImage } from "../image/preprocess.js";
-import type { BlurMap, ModelKind } from "../model.js";
+import type { BlurMap, ModelKind, ModelOptions } from "../model.js";
 import { loadModelFromFiles, PACKAGE_ROOT, readFileBytes } from "../node.js";
 import { ChromiumPage, floatsFromBase64 } from "./chromium.js";
 
@@ -15,13 +15,11 @@ export interface MapRunner {
   close(): Promise<void>;
 }
 
-export interface RunnerOptions {
-  readonly patchStride?: number;
-}
+export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize">;
 
 export async function openRunner(backend: "cpu" | "webgl", weightPaths: readonly string[], opts: RunnerOptions = {}): Promise<MapRunner> {
   if (backend === "cpu") {
-    const model = loadModelFromFiles(weightPaths, { backend: "cpu", patchStride: opts.patchStride });
+    const model = loadModelFromFiles(weightPaths, { ...opts, backend: "cpu" });
     return { kind: model.kind, backend, run: async (image) => model.run(image).map, close: async () => model.dispose() };
   }
   // Parse in Node first: bad weights fail here with the file's own name.
@@ -29,10 +27,10 @@ export async function openRunner(backend: "cpu" | "webgl", weightPaths: readonly
   const weights = new Map(weightPaths.map((p, i) => [`/weights/${i}/${basename(p)}`, readFileBytes(p, "weights")]));
   const chromium = await ChromiumPage.open(join(PACKAGE_ROOT, "dist", "blurmap.js"), weights);
   try {
-    await chromium.page.evaluate(async (urls, patchStride) => {
+    await chromium.page.evaluate(async (urls, options) => {
       const w = window as any;
-      w.model = await w.lib.loadModel(urls, { backend: "webgl", patchStride });
-    }, [...weights.keys()], opts.patchStride);
+      w.model = await w.lib.loadModel(urls, { ...options, backend: "webgl" });
+    }, [...weights.keys()], { ...opts });
   } catch (e) {
     await chromium.close();
     throw new Error(`blurmap: WebGL in headless Chromium failed: ${(e as Error).message}`);

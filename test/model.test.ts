@@ -1,0 +1,68 @@
+// The public API as a caller meets it: loadModel, run, working size, errors, dispose.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { loadModel, shrinkToFit } from "../src/index.js";
+import { fixtureBytes, rejects } from "./helpers.js";
+
+const DBM = fixtureBytes("dbm-tiny.safetensors");
+const PATCH = fixtureBytes("purohit-patch.safetensors");
+const UNET = fixtureBytes("purohit-unet.safetensors");
+
+function image(width: number, height: number, seed = 1) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761 + seed * 97) % 251;
+  return { width, height, data };
+}
+
+test("loadModel(bytes) in Node defaults to the cpu backend; run gives a map the input's size in [0, 1]", async () => {
+  const model = await loadModel(DBM);
+  assert.is(model.backend, "cpu");
+  assert.is(model.kind, "dbm");
+  const { map } = model.run(image(45, 31));
+  assert.equal([map.width, map.height, map.data.length], [45, 31, 45 * 31]);
+  assert.ok(map.data.every((v) => v >= 0 && v <= 1));
+  assert.ok(model.provenance.dbm.includes("TEST FIXTURE"));
+});
+
+test("purohit needs both its files, in any order; one alone is refused", async () => {
+  const model = await loadModel([UNET, PATCH], { patchStride: 10 });
+  assert.is(model.kind, "purohit");
+  const { map } = model.run(image(40, 33));
+  assert.equal([map.width, map.height], [40, 33]);
+  await rejects(() => loadModel(PATCH), /weights for "purohit-patch" make no model/);
+  await rejects(() => loadModel([DBM, DBM]), /two weights files for the same model/);
+  const small = await loadModel([PATCH, UNET]);
+  assert.throws(() => small.run(image(20, 40)), /image 20×40 \(width×height\) is smaller than the 30×30 patch/);
+});
+
+test("images over the working size are shrunk for the network and the map scaled back", async () => {
+  const model = await loadModel(DBM, { workingSize: 64 });
+  const big = image(150, 40);
+  const { map, tensors } = model.run(big, ["conv1_1"]);
+  assert.equal([map.width, map.height], [150, 40]);
+  assert.equal([...tensors.get("conv1_1")!.shape], [1, 17, 64, 8], "the network ran at 64×17");
+  const native = await loadModel(DBM, { workingSize: 0 });
+  assert.equal([...native.run(big, ["conv1_1"]).tensors.get("conv1_1")!.shape], [1, 40, 150, 8]);
+  await rejects(() => loadModel(DBM, { workingSize: -1 }), /workingSize must be a whole number/);
+});
+
+test("shrinkToFit averages boxes and keeps the aspect ratio", () => {
+  const flat = { width: 400, height: 100, data: new Uint8ClampedArray(400 * 100 * 4).fill(200) };
+  const s = shrinkToFit(flat, 100);
+  assert.equal([s.width, s.height], [100, 25]);
+  assert.ok(s.data.every((v) => v === 200));
+  assert.is(shrinkToFit(flat, 400), flat, "already within: unchanged");
+});
+
+test("bad images and misuse are clear errors", async () => {
+  const model = await loadModel(DBM);
+  assert.throws(() => model.run({ width: 10, height: 10, data: new Uint8Array(99) }), /has 99 bytes of pixels, but 10×10 RGBA needs 400/);
+  assert.throws(() => model.run({ width: 0, height: 10, data: new Uint8Array(0) }), /size 0×10 is empty/);
+  assert.throws(() => model.run(image(12, 12)), /dbm cannot run on a 12×12 image; it needs at least 16×16/);
+  model.dispose();
+  assert.throws(() => model.run(image(32, 32)), /this model was disposed/);
+  await rejects(() => loadModel(DBM, { backend: "metal" as never }), /unknown backend "metal"/);
+  await rejects(() => loadModel(new Uint8Array([1, 2, 3])), /weights #1: truncated/);
+});
+
+test.run();
