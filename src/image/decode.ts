@@ -17,7 +17,8 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
       image = { width: png.width, height: png.height, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
     } else {
       const j = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: MAX_PIXELS / 1e6, maxMemoryUsageInMB: 2048 });
-      image = { width: j.width, height: j.height, data: j.data };
+      // The map must line up with the photo as viewers show it, so apply EXIF orientation.
+      image = orient({ width: j.width, height: j.height, data: j.data }, exifOrientation(bytes));
     }
   } catch (e) {
     throw new Error(`${file}: cannot decode ${isPng ? "PNG" : "JPEG"} (${(e as Error).message})`);
@@ -25,6 +26,63 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   if (image.width < 1 || image.height < 1) throw new Error(`${file}: image is empty (${image.width}×${image.height})`);
   if (image.width * image.height > MAX_PIXELS) throw new Error(`${file}: ${image.width}×${image.height} is over the ${MAX_PIXELS}-pixel limit`);
   return image;
+}
+
+/** The EXIF orientation (1-8) of a JPEG, 1 when it has none or it cannot be read. */
+export function exifOrientation(jpegBytes: Uint8Array): number {
+  const view = new DataView(jpegBytes.buffer, jpegBytes.byteOffset, jpegBytes.byteLength);
+  let p = 2;
+  while (p + 4 <= jpegBytes.length && jpegBytes[p] === 0xff) {
+    const marker = jpegBytes[p + 1];
+    const length = view.getUint16(p + 2);
+    if (marker === 0xda || length < 2) break; // start of scan: no more metadata
+    const exif = p + 4;
+    if (marker === 0xe1 && exif + 14 <= jpegBytes.length && view.getUint32(exif) === 0x45786966 && view.getUint16(exif + 4) === 0) {
+      const tiff = exif + 6;
+      const little = view.getUint16(tiff) === 0x4949;
+      const u16 = (o: number) => (o + 2 <= jpegBytes.length ? view.getUint16(o, little) : 0);
+      const u32 = (o: number) => (o + 4 <= jpegBytes.length ? view.getUint32(o, little) : 0);
+      const ifd = tiff + u32(tiff + 4);
+      const entries = u16(ifd);
+      for (let i = 0; i < entries; i++) {
+        const entry = ifd + 2 + i * 12;
+        if (u16(entry) === 0x0112) {
+          const value = u16(entry + 8);
+          return value >= 1 && value <= 8 ? value : 1;
+        }
+      }
+      return 1;
+    }
+    p += 2 + length;
+  }
+  return 1;
+}
+
+/** Applies an EXIF orientation: the pixels as a viewer displays them. */
+export function orient(image: RgbaImage, orientation: number): RgbaImage {
+  if (orientation === 1) return image;
+  const { width: w, height: h } = image;
+  const swap = orientation >= 5;
+  const width = swap ? h : w;
+  const height = swap ? w : h;
+  // For each displayed pixel (x, y): the stored pixel it shows.
+  const source: Record<number, (x: number, y: number) => [number, number]> = {
+    2: (x, y) => [w - 1 - x, y],
+    3: (x, y) => [w - 1 - x, h - 1 - y],
+    4: (x, y) => [x, h - 1 - y],
+    5: (x, y) => [y, x],
+    6: (x, y) => [y, h - 1 - x],
+    7: (x, y) => [w - 1 - y, h - 1 - x],
+    8: (x, y) => [w - 1 - y, x],
+  };
+  const from = source[orientation];
+  const data = new Uint8Array(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const [sx, sy] = from(x, y);
+      data.set(image.data.subarray((sy * w + sx) * 4, (sy * w + sx) * 4 + 4), (y * width + x) * 4);
+    }
+  return { width, height, data };
 }
 
 /** A blur map (0..1) -> 8-bit greyscale PNG bytes, white = blurred. */
