@@ -30,5 +30,6 @@ export async function loadModel(weights: WeightsSource | readonly WeightsSource[
     if (!response.ok) throw new Error(`blurmap: fetching weights ${url} failed: HTTP ${response.status}`);
     return readWeightsFile(new Uint8Array(await response.arrayBuffer()), url);
   }));
-  return new BlurMapModel(files, { backend: typeof document === "undefined" && !opts.canvas ? "cpu" : "webgl", ...opts });
+  const canDraw = typeof document !== "undefined" || typeof OffscreenCanvas !== "undefined" || opts.canvas !== undefined;
+  return new BlurMapModel(files, { backend: canDraw ? "webgl" : "cpu", ...opts });
 }

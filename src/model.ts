@@ -3,7 +3,7 @@
  * built on demand), run on the CPU reference or the WebGL executor.
  */
 import { runCpu, type BoundParams } from "./graph/cpu-executor.js";
-import { buildDbm, DBM_FILE } from "./graph/dbm.js";
+import { buildDbm, DBM_FILE, type DbmArchitecture } from "./graph/dbm.js";
 import type { Graph } from "./graph/ir.js";
 import { buildPurohit, PATCH_FILE, UNET_FILE, type PatchNetArchitecture, type UNetArchitecture } from "./graph/purohit.js";
 import { WebGLExecutor } from "./graph/webgl-executor.js";
@@ -18,7 +18,7 @@ export type Backend = "webgl" | "cpu";
 export type ModelKind = "dbm" | "purohit";
 
 export interface ModelOptions {
-  /** "webgl" (default in a browser) or "cpu" (plain TypeScript, anywhere). */
+  /** "webgl" or "cpu" (plain TypeScript, anywhere). loadModel picks "webgl" where the page or worker can make a canvas, else "cpu". */
   readonly backend?: Backend;
   /** Canvas for the WebGL context; an OffscreenCanvas is made when omitted. */
   readonly canvas?: HTMLCanvasElement | OffscreenCanvas;
@@ -86,7 +86,10 @@ export class BlurMapModel {
     if (!entry) {
       let graph: Graph;
       try {
-        graph = this.kind === "dbm" ? buildDbm(height, width, this.arch(DBM_FILE)) : buildPurohit(height, width, this.arch(PATCH_FILE) as PatchNetArchitecture, this.arch(UNET_FILE) as UNetArchitecture, { patchStride: this.patchStride });
+        graph =
+          this.kind === "dbm"
+            ? buildDbm(height, width, this.arch<DbmArchitecture>(DBM_FILE))
+            : buildPurohit(height, width, this.arch<PatchNetArchitecture>(PATCH_FILE), this.arch<UNetArchitecture>(UNET_FILE), { patchStride: this.patchStride });
       } catch (e) {
         const minimum = this.kind === "dbm" ? "16×16 (four 2×2 pools)" : "30×30 (one patch)";
         throw new Error(`blurmap: ${this.kind} cannot run on a ${width}×${height} image; it needs at least ${minimum}. (${(e as Error).message})`);
@@ -125,7 +128,8 @@ export class BlurMapModel {
     return this.executor?.counts() ?? { textures: 0, framebuffers: 0, programs: 0 };
   }
 
-  private arch(model: string): any {
-    return this.files.get(model)!.info.architecture;
+  /** The architecture a weights file declares (readModelInfo has checked it matches the model name). */
+  private arch<T>(model: string): T {
+    return this.files.get(model)!.info.architecture as T;
   }
 }

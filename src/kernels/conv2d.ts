@@ -22,7 +22,8 @@ export interface ConvAttrs {
   readonly activation: Activation;
 }
 
-export function convAttrs(outChannels: number, k: number, opts: Partial<Omit<ConvAttrs, "outChannels" | "kernel">> & { stride?: readonly [number, number] } = {}): ConvAttrs {
+/** Attributes of a square k×k conv; stride, padding and dilation default to 1, 0 and 1. */
+export function convAttrs(outChannels: number, k: number, opts: Partial<Omit<ConvAttrs, "outChannels" | "kernel">> = {}): ConvAttrs {
   return {
     outChannels,
     kernel: [k, k],
