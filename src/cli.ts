@@ -12,7 +12,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { countImage, prCurveSvg, score } from "./eval/metrics.js";
 import { encodeMapPng } from "./image/decode.js";
-import type { ModelKind } from "./model.js";
+import type { BlurMap, ModelKind } from "./model.js";
 import { defaultWeightPaths, readImageFile } from "./node.js";
 import { openRunner, type MapRunner } from "./node/runners.js";
 
@@ -21,6 +21,8 @@ const USAGE = `blurmap: per-pixel blur maps (1 = blurred) from photos.
 usage:
   blurmap map <images...> [options]   write <out>/<name>.png for each image:
                                       8-bit greyscale, white = blurred, same size
+  blurmap rank <images...> [options]  order photos from sharpest to blurriest by
+                                      blur degree S = mean of the map (DBM §V-A)
   blurmap eval --images DIR --masks DIR [options]
                                       score maps against masks (white = blurred):
                                       ODS/OIS F (β²=0.3 and β=1), AP, MAE, PR curve
@@ -72,8 +74,9 @@ async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   if (command === "map") return mapCommand(rest, values);
+  if (command === "rank") return rankCommand(rest, values);
   if (command === "eval") return evalCommand(rest, values);
-  throw new UsageError(`unknown command "${command}" (commands: map, eval)`);
+  throw new UsageError(`unknown command "${command}" (commands: map, rank, eval)`);
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -127,7 +130,7 @@ async function mapCommand(images: string[], values: Values): Promise<number> {
         const map = await runner.run(image);
         const ms = performance.now() - started;
         writeAtomically(target, encodeMapPng(map));
-        const degree = map.data.reduce((a, b) => a + b, 0) / map.data.length;
+        const degree = blurDegree(map);
         const report = { input: file, output: target, width: image.width, height: image.height, model: runner.kind, backend: runner.backend, ms: Math.round(ms), blur_degree: Number(degree.toFixed(4)) };
         process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${file} -> ${target} (${image.width}×${image.height}, ${report.ms} ms, blur degree ${report.blur_degree})\n`);
       } catch (e) {
@@ -139,6 +142,39 @@ async function mapCommand(images: string[], values: Values): Promise<number> {
   } finally {
     await runner.close();
   }
+  if (failed) process.stderr.write(`blurmap: ${failed} of ${images.length} image(s) failed\n`);
+  return failed ? 1 : 0;
+}
+
+/** Blur degree S of an image: the mean of its blur map (1 = all blurred). */
+function blurDegree(map: BlurMap): number {
+  let sum = 0;
+  for (const v of map.data) sum += v;
+  return sum / map.data.length;
+}
+
+async function rankCommand(images: string[], values: Values): Promise<number> {
+  if (images.length === 0) throw new UsageError("rank: no images given");
+  const runner = await openModel(values);
+  const ranked: { image: string; blur_degree: number }[] = [];
+  let failed = 0;
+  try {
+    for (const [i, file] of images.entries()) {
+      try {
+        ranked.push({ image: file, blur_degree: blurDegree(await runner.run(readImageFile(file))) });
+      } catch (e) {
+        failed++;
+        process.stderr.write(`blurmap: ${errorFor(file, e)}\n`);
+      }
+      if (!values.json && process.stderr.isTTY) process.stderr.write(`\rrank ${i + 1}/${images.length}`);
+    }
+  } finally {
+    await runner.close();
+  }
+  if (!values.json && process.stderr.isTTY) process.stderr.write("\n");
+  ranked.sort((a, b) => a.blur_degree - b.blur_degree);
+  if (values.json) process.stdout.write(`${JSON.stringify({ model: runner.kind, sharpest_first: ranked })}\n`);
+  else for (const [i, r] of ranked.entries()) process.stdout.write(`${String(i + 1).padStart(3)}  S=${r.blur_degree.toFixed(4)}  ${r.image}\n`);
   if (failed) process.stderr.write(`blurmap: ${failed} of ${images.length} image(s) failed\n`);
   return failed ? 1 : 0;
 }

@@ -109,6 +109,18 @@ test("cli eval: masks scored as their own maps give F = AP = 1, MAE = 0; inverte
   assert.match(noMask.stderr, "no mask in");
 });
 
+test("cli rank: sharpest first, S in [0, 1], a bad file reported and skipped", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "blurmap-rank-"));
+  writeFileSync(join(dir, "broken.png"), "not an image");
+  const r = await cli(["rank", SAMPLE, join(ROOT, "samples", "sample-mask.png"), join(dir, "broken.png"), "--json"]);
+  assert.is(r.code, 1, "one file failed");
+  assert.match(r.stderr, "broken.png: not a PNG or JPEG image");
+  const out = JSON.parse(r.stdout);
+  assert.is(out.sharpest_first.length, 2);
+  const [a, b] = out.sharpest_first.map((x: { blur_degree: number }) => x.blur_degree);
+  assert.ok(a <= b && a >= 0 && b <= 1, r.stdout);
+});
+
 test("cli --help exits 0 and documents map", async () => {
   const r = await cli(["--help"]);
   assert.is(r.code, 0);
