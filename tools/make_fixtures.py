@@ -145,10 +145,12 @@ def weights_metadata(model_name, architecture, provenance):
     }
 
 
-def write_net(name, model, model_name, architecture, inputs, taps):
+def write_net(name, model, model_name, architecture, inputs, taps, io=True):
     state = [(k, v.numpy()) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")]
     prov = f"TEST FIXTURE: random weights (torch.manual_seed in tools/make_fixtures.py), not trained"
     safetensors_io.write(os.path.join(OUT, f"{name}.safetensors"), state, weights_metadata(model_name, architecture, prov), "F16")
+    if not io:
+        return
     io = [("input", nhwc(inputs))] + [(k, nhwc(v)) for k, v in taps.items()]
     safetensors_io.write(os.path.join(OUT, f"{name}.io.safetensors"), io, {"source": "tools/make_fixtures.py", "torch": torch.__version__})
 
@@ -195,6 +197,13 @@ def main():
         dbm_bn = randomise(DBM(width=0.125, bn=True))
         torch.save({"model": dbm_bn.state_dict(), "recipe": {"note": "test fixture"}}, os.path.join(OUT, "dbm-tiny-bn.pth"))
         safetensors_io.write(os.path.join(OUT, "dbm-tiny-bn.io.safetensors"), [("input", nhwc(x)), ("output", nhwc(dbm_bn(x)))], {"source": "tools/make_fixtures.py"})
+
+        # Micro files (DBM at width 1/64) for fuzzing the parsers: small, so thousands of cases run fast.
+        micro = randomise(DBM(width=1 / 64, bn=True))
+        torch.save({"model": micro.state_dict()}, os.path.join(OUT, "fuzz-dbm-micro.pth"))
+        micro_plain = randomise(DBM(width=1 / 64))
+        torch.onnx.export(micro_plain, x, os.path.join(OUT, "fuzz-dbm-micro.onnx"), do_constant_folding=False)
+        write_net("fuzz-dbm-micro", micro_plain, "dbm", {"width": 1 / 64}, None, {}, io=False)
     for f in sorted(os.listdir(OUT)):
         print(f"{f:32s} {os.path.getsize(os.path.join(OUT, f)):>9,d} bytes")
 

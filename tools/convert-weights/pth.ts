@@ -65,7 +65,10 @@ function collect(v: unknown, prefix: string, out: Map<string, SourceTensor>): vo
 
 function rebuildTensor(file: string, args: unknown[], storage: (r: StorageRef) => Float32Array): SourceTensor {
   const [ref, offset, size, stride] = args as [StorageRef, number, number[], number[]];
-  if (ref?.kind !== "storage") throw new Error(`${file}: a tensor refers to no storage`);
+  if ((ref as StorageRef | undefined)?.kind !== "storage") throw new Error(`${file}: a tensor refers to no storage`);
+  const dims = (v: unknown): v is number[] => Array.isArray(v) && v.length <= 8 && v.every((d) => Number.isSafeInteger(d) && d >= 0);
+  if (!Number.isSafeInteger(offset) || offset < 0 || !dims(size) || !dims(stride) || size.length !== stride.length)
+    throw new Error(`${file}: a tensor has a malformed offset, size or stride`);
   const data = storage(ref);
   const shape = [...size];
   const count = shape.reduce((a, b) => a * b, 1);
@@ -108,6 +111,10 @@ function unpickle(bytes: Uint8Array, file: string, storage: (r: StorageRef) => F
     return s;
   };
   const pop = () => (stack.length ? stack.pop() : fail("pickle stack underflow"));
+  const listOnTop = (): unknown[] => {
+    const top = stack[stack.length - 1];
+    return Array.isArray(top) ? top : fail("pickle APPEND on something that is not a list");
+  };
   const popMark = () => {
     const i = stack.lastIndexOf(MARK);
     if (i < 0) fail("pickle MARK missing");
@@ -171,8 +178,13 @@ function unpickle(bytes: Uint8Array, file: string, storage: (r: StorageRef) => F
       case 0x87: { const c = pop(), b = pop(); stack.push([pop(), b, c]); break; }
       case 0x63: { const mod = line(); stack.push(global(`${mod}.${line()}`)); break; } // GLOBAL
       case 0x93: { const name = pop(), mod = pop(); stack.push(global(`${mod}.${name}`)); break; } // STACK_GLOBAL
-      case 0x52: { const args = pop() as unknown[]; stack.push(call(pop(), args)); break; } // REDUCE
-      case 0x81: { const args = pop() as unknown[]; stack.push(call(pop(), args)); break; } // NEWOBJ
+      case 0x52: // REDUCE
+      case 0x81: { // NEWOBJ
+        const args = pop();
+        if (!Array.isArray(args)) fail("pickle call arguments are not a tuple");
+        stack.push(call(pop(), args as unknown[]));
+        break;
+      }
       case 0x62: pop(); break; // BUILD: object state (OrderedDict._metadata); not needed
       case 0x51: { // BINPERSID: ('storage', StorageType, key, location, numel)
         const pid = pop() as unknown[];
@@ -183,8 +195,8 @@ function unpickle(bytes: Uint8Array, file: string, storage: (r: StorageRef) => F
       }
       case 0x73: { const v = pop(), k = pop(); setItem(stack[stack.length - 1], k, v, fail); break; } // SETITEM
       case 0x75: { const items = popMark(); for (let i = 0; i < items.length; i += 2) setItem(stack[stack.length - 1], items[i], items[i + 1], fail); break; }
-      case 0x61: { const v = pop(); (stack[stack.length - 1] as unknown[]).push(v); break; } // APPEND
-      case 0x65: { const items = popMark(); (stack[stack.length - 1] as unknown[]).push(...items); break; } // APPENDS
+      case 0x61: { const v = pop(); listOnTop().push(v); break; } // APPEND
+      case 0x65: { const items = popMark(); listOnTop().push(...items); break; } // APPENDS
       default:
         fail(`unsupported pickle opcode 0x${op.toString(16)}`);
     }
