@@ -9,7 +9,7 @@ import { kernelFor } from "../kernels/index.js";
 import type { Params, Tensor, UniformValue } from "../kernels/kernel.js";
 import { packTexture, textureLayout, unpackTexture, type Shape } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
-import { createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, uploadTexture, type GpuContext } from "../webgl/context.js";
+import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext } from "../webgl/context.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
 import { planTextures, smallestFitting } from "./plan.js";
@@ -29,10 +29,35 @@ export class WebGLExecutor {
 
   constructor(readonly ctx: GpuContext) {
     this.programs = new ProgramCache(ctx);
+    // A lost context (GPU reset, too many contexts) takes every GL object with it.
+    // preventDefault lets the browser restore the context; then everything is remade on demand.
+    const canvas = ctx.gl.canvas as EventTarget;
+    canvas.addEventListener("webglcontextlost", (e) => e.preventDefault());
+    canvas.addEventListener("webglcontextrestored", () => this.forgetLostObjects());
   }
 
   /** Returns the graph output and every tensor named in `keep`. */
   run(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = []): Map<string, Tensor> {
+    this.checkContext();
+    const result = this.runPasses(graph, params, inputs, keep);
+    // A context lost during the run makes reads return zeros: never hand those back as a map.
+    this.checkContext();
+    return result;
+  }
+
+  private checkContext(): void {
+    if (this.ctx.gl.isContextLost())
+      throw new Error("blurmap: the WebGL context was lost (GPU reset or too many contexts); this run failed. Run again once the browser restores it (webglcontextrestored).");
+  }
+
+  private forgetLostObjects(): void {
+    enableFloatRendering(this.ctx.gl); // extensions are lost with the context
+    this.pool.length = 0;
+    this.weights.clear();
+    this.programs.forget();
+  }
+
+  private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[]): Map<string, Tensor> {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
     const plan = planTextures(graph, keep);

@@ -17,11 +17,16 @@ export function createGpuContext(canvas?: HTMLCanvasElement | OffscreenCanvas): 
   const target = canvas ?? (typeof OffscreenCanvas !== "undefined" ? new OffscreenCanvas(1, 1) : document.createElement("canvas"));
   const gl = target.getContext("webgl2", { antialias: false, depth: false, stencil: false, premultipliedAlpha: false, preserveDrawingBuffer: false }) as WebGL2RenderingContext | null;
   if (!gl) throw new Error("blurmap: this browser gives no WebGL2 context (use the 'cpu' backend instead)");
-  if (!gl.getExtension("EXT_color_buffer_float"))
-    throw new Error("blurmap: WebGL2 here lacks EXT_color_buffer_float, so float textures cannot be rendered to (use the 'cpu' backend instead)");
+  enableFloatRendering(gl);
   const debug = gl.getExtension("WEBGL_debug_renderer_info");
   const renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
   return { gl, maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE) as number, renderer };
+}
+
+/** Float render targets need this extension, enabled again after every context restore. */
+export function enableFloatRendering(gl: WebGL2RenderingContext): void {
+  if (!gl.getExtension("EXT_color_buffer_float"))
+    throw new Error("blurmap: WebGL2 here lacks EXT_color_buffer_float, so float textures cannot be rendered to (use the 'cpu' backend instead)");
 }
 
 export function createFloatTexture(ctx: GpuContext, width: number, height: number, data: Float32Array | null = null, what = "texture"): WebGLTexture {
@@ -79,6 +84,12 @@ export class ProgramCache {
       const errors: string[] = [];
       const created = twgl.createProgramInfo(this.ctx.gl, [VERTEX_SHADER, fragmentSource()], { errorCallback: (msg: string) => errors.push(msg) });
       if (!created) throw new Error(`blurmap: shader "${key}" failed to build:\n${errors.join("\n")}`);
+      // A linked program keeps its code: the shader objects would only leak.
+      const { gl } = this.ctx;
+      for (const shader of gl.getAttachedShaders(created.program) ?? []) {
+        gl.detachShader(created.program, shader);
+        gl.deleteShader(shader);
+      }
       info = created;
       this.programs.set(key, info);
     }
@@ -91,6 +102,11 @@ export class ProgramCache {
 
   dispose(): void {
     for (const info of this.programs.values()) this.ctx.gl.deleteProgram(info.program);
+    this.programs.clear();
+  }
+
+  /** After a context loss: the programs are gone with it; drop them without GL calls. */
+  forget(): void {
     this.programs.clear();
   }
 }

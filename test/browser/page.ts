@@ -10,6 +10,7 @@ import { kernelFor, type OpName } from "../../src/kernels/index.js";
 import type { Params, Tensor } from "../../src/kernels/kernel.js";
 import type { Shape } from "../../src/kernels/layout.js";
 import { compare, FP32_TOLERANCE } from "../../src/parity.js";
+import { loadModel } from "../../src/index.js";
 import { createGpuContext } from "../../src/webgl/context.js";
 import { bindWeights, type WeightsFile } from "../../src/weights/bind.js";
 import { readWeightsFile } from "../../src/weights/load.js";
@@ -24,6 +25,24 @@ export interface ParityResult {
   count: number;
   detail: string;
 }
+
+// Live GL objects, counted by wrapping create/delete on the prototype before any context exists.
+const live: Record<string, number> = { Texture: 0, Framebuffer: 0, Program: 0, Shader: 0, Buffer: 0 };
+for (const kind of Object.keys(live)) {
+  const proto = WebGL2RenderingContext.prototype as any;
+  const create = proto[`create${kind}`];
+  const remove = proto[`delete${kind}`];
+  proto[`create${kind}`] = function (...args: unknown[]) {
+    const obj = create.apply(this, args);
+    if (obj) live[kind]++;
+    return obj;
+  };
+  proto[`delete${kind}`] = function (obj: unknown) {
+    if (obj && !(this as WebGL2RenderingContext).isContextLost()) live[kind]--;
+    return remove.call(this, obj);
+  };
+}
+const snapshot = () => ({ ...live });
 
 const ctx = createGpuContext();
 const executor = new WebGLExecutor(ctx);
@@ -101,4 +120,93 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   return all.map((t) => result(`${name} ${t}`, gpu.get(t)!, cpu.get(t)!));
 }
 
+function seededImage(width: number, height: number, seed: number) {
+  const noise = randomNormal(width * height * 4, seed);
+  return { width, height, data: Uint8ClampedArray.from(noise, (v) => 128 + 60 * v) };
+}
+
+async function fixtureModel(kind: "dbm" | "purohit", canvas?: HTMLCanvasElement) {
+  const files = kind === "dbm" ? ["dbm-tiny.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
+  return loadModel(await Promise.all(files.map(fetchBytes)), { backend: "webgl", canvas });
+}
+
+/** `runs` runs of one model: live GL objects after the first and the last run, and after dispose(). */
+async function leaks(kind: "dbm" | "purohit", runs: number) {
+  const before = snapshot();
+  const model = await fixtureModel(kind);
+  const image = seededImage(41, 37, 3);
+  model.run(image);
+  const afterFirst = snapshot();
+  for (let i = 1; i < runs; i++) model.run(image);
+  const afterAll = snapshot();
+  model.dispose();
+  return { before, afterFirst, afterAll, afterDispose: snapshot() };
+}
+
+const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+
+/** The same input twice: are the two maps bit-identical? */
+async function determinism(kind: "dbm" | "purohit") {
+  const model = await fixtureModel(kind);
+  const image = seededImage(45, 33, 4);
+  const a = model.run(image).map.data.slice();
+  const b = model.run(image).map.data.slice();
+  model.dispose();
+  return { identical: bits(a).every((v, i) => v === bits(b)[i]), length: a.length };
+}
+
+/** Loses the context between runs with WEBGL_lose_context, restores it, runs again. */
+async function contextLoss() {
+  const canvas = document.createElement("canvas");
+  const model = await fixtureModel("dbm", canvas);
+  const gl = canvas.getContext("webgl2")!;
+  const image = seededImage(40, 32, 5);
+  const first = model.run(image).map.data.slice();
+  const lose = gl.getExtension("WEBGL_lose_context")!;
+  const lost = new Promise((resolve) => canvas.addEventListener("webglcontextlost", resolve, { once: true }));
+  const restored = new Promise((resolve) => canvas.addEventListener("webglcontextrestored", resolve, { once: true }));
+  lose.loseContext();
+  let lostError = "";
+  try {
+    model.run(image);
+  } catch (e) {
+    lostError = (e as Error).message;
+  }
+  await lost;
+  // Restore from a later task: Chrome allows it only once the lost event's dispatch
+  // (where blurmap prevents its default) has finished, not from a microtask inside it.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  lose.restoreContext();
+  await restored;
+  const after = model.run(image).map.data;
+  const c = compare(after, first, FP32_TOLERANCE);
+  model.dispose();
+  return { lostError, afterRestoreOk: c.ok, maxAbsError: c.maxAbsError };
+}
+
+/** Browsers without WebGL2, or without float render targets: the errors a caller sees. */
+async function missingFeatures() {
+  const noWebGL = document.createElement("canvas");
+  noWebGL.getContext = (() => null) as never;
+  const noFloat = document.createElement("canvas");
+  const real = noFloat.getContext.bind(noFloat);
+  noFloat.getContext = ((type: string, opts: unknown) => {
+    const gl = real(type as "webgl2", opts as never) as WebGL2RenderingContext;
+    const getExtension = gl.getExtension.bind(gl);
+    gl.getExtension = ((name: string) => (name === "EXT_color_buffer_float" ? null : getExtension(name))) as never;
+    return gl;
+  }) as never;
+  const attempt = async (canvas: HTMLCanvasElement) => {
+    try {
+      await fixtureModel("dbm", canvas);
+      return "";
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const cpu = await loadModel(await fetchBytes("dbm-tiny.safetensors"), { backend: "cpu" });
+  return { noWebGL2: await attempt(noWebGL), noFloat: await attempt(noFloat), cpuStillRuns: cpu.run(seededImage(32, 32, 6)).map.data.length === 1024 };
+}
+
 (window as any).parity = { ops, network, renderer: ctx.renderer, counts: () => executor.counts() };
+(window as any).reliability = { leaks, determinism, contextLoss, missingFeatures };
