@@ -27,9 +27,10 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 for (const model of ["dbm", "purohit"]) {
   test(`cli map --model ${model}: cpu and webgl PNGs agree within 1 grey level`, async () => {
     const out = mkdtempSync(join(tmpdir(), "blurmap-cli-"));
-    const cpu = await cli(["map", SAMPLE, "--model", model, "--backend", "cpu", "--out", join(out, "cpu")]);
+    // --working-size 160 keeps the full-size shipped networks quick here; the map is still scaled back to 320×240.
+    const cpu = await cli(["map", SAMPLE, "--model", model, "--backend", "cpu", "--working-size", "160", "--out", join(out, "cpu")]);
     assert.is(cpu.code, 0, cpu.stderr);
-    const gl = await cli(["map", SAMPLE, "--model", model, "--backend", "webgl", "--out", join(out, "webgl")]);
+    const gl = await cli(["map", SAMPLE, "--model", model, "--backend", "webgl", "--working-size", "160", "--out", join(out, "webgl")]);
     assert.is(gl.code, 0, gl.stderr);
     const a = PNG.sync.read(readFileSync(join(out, "cpu", "sample.png")));
     const b = PNG.sync.read(readFileSync(join(out, "webgl", "sample.png")));
@@ -53,7 +54,7 @@ test("cli: a batch continues past a missing and a non-image file, exits 1, names
   const out = join(dir, "maps");
   const bogus = join(dir, "notes.png");
   writeFileSync(bogus, "this is text, not a PNG");
-  const r = await cli(["map", join(dir, "missing.png"), bogus, SAMPLE, "--out", out]);
+  const r = await cli(["map", join(dir, "missing.png"), bogus, SAMPLE, "--out", out, "--working-size", "160"]);
   assert.is(r.code, 1);
   assert.match(r.stderr, "missing.png: cannot read image (no such file)");
   assert.match(r.stderr, "notes.png: not a PNG or JPEG image");
@@ -100,7 +101,7 @@ test("cli eval: masks scored as their own maps give F = AP = 1, MAE = 0; inverte
   assert.match(readFileSync(svg, "utf8"), "<polyline");
   const inverted = JSON.parse((await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--maps", join(dir, "masks"), "--invert-masks", "--json"])).stdout);
   assert.is(inverted.mae, 1);
-  const model = await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--json"]);
+  const model = await cli(["eval", "--images", join(dir, "images"), "--masks", join(dir, "masks"), "--json", "--working-size", "160"]);
   assert.is(model.code, 0, model.stderr);
   const m = JSON.parse(model.stdout);
   assert.ok(m.odsF > 0 && m.odsF <= 1 && m.mae >= 0 && m.mae <= 1, model.stdout);
@@ -112,7 +113,7 @@ test("cli eval: masks scored as their own maps give F = AP = 1, MAE = 0; inverte
 test("cli rank: sharpest first, S in [0, 1], a bad file reported and skipped", async () => {
   const dir = mkdtempSync(join(tmpdir(), "blurmap-rank-"));
   writeFileSync(join(dir, "broken.png"), "not an image");
-  const r = await cli(["rank", SAMPLE, join(ROOT, "samples", "sample-mask.png"), join(dir, "broken.png"), "--json"]);
+  const r = await cli(["rank", SAMPLE, join(ROOT, "samples", "sample-mask.png"), join(dir, "broken.png"), "--json", "--working-size", "160"]);
   assert.is(r.code, 1, "one file failed");
   assert.match(r.stderr, "broken.png: not a PNG or JPEG image");
   const out = JSON.parse(r.stdout);
