@@ -99,18 +99,25 @@ export interface TensorToWrite {
   readonly name: string;
   readonly shape: readonly number[];
   readonly data: Float32Array;
+  /** Overrides the file's dtype for this tensor (e.g. F32 for a layer too sensitive for F16). */
+  readonly dtype?: "F32" | "F16";
 }
 
-/** Writes tensors (in the order given) as F32 or F16, with string metadata. */
+/**
+ * Writes tensors (in the order given) with string metadata. "F16" stores weight
+ * tensors in half precision but keeps vectors (biases, BatchNorm statistics) in
+ * F32: they are tiny, and their rounding error is amplified through deep stacks.
+ */
 export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Record<string, string>, dtype: "F32" | "F16"): Uint8Array {
-  const size = DTYPE_BYTES[dtype];
+  const dtypeOf = (t: TensorToWrite): "F32" | "F16" => t.dtype ?? (dtype === "F16" && t.shape.length > 1 ? "F16" : "F32");
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const t of tensors) {
     const count = t.shape.reduce((a, b) => a * b, 1);
     if (count !== t.data.length) throw new Error(`tensor "${t.name}": ${t.data.length} values for shape [${t.shape.join(", ")}]`);
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + count * size] };
-    offset += count * size;
+    const bytes = count * DTYPE_BYTES[dtypeOf(t)];
+    header[t.name] = { dtype: dtypeOf(t), shape: t.shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   const raw = new TextEncoder().encode(JSON.stringify(header));
   const json = new Uint8Array(Math.ceil(raw.length / 8) * 8).fill(0x20); // space-padded: keeps the data 8-byte aligned
@@ -120,11 +127,13 @@ export function writeSafetensors(tensors: readonly TensorToWrite[], metadata: Re
   view.setUint32(0, json.length, true);
   out.set(json, 8);
   let p = 8 + json.length;
-  for (const t of tensors)
+  for (const t of tensors) {
+    const half = dtypeOf(t) === "F16";
     for (const v of t.data) {
-      if (dtype === "F32") view.setFloat32(p, v, true);
-      else view.setUint16(p, floatToHalf(v), true);
-      p += size;
+      if (half) view.setUint16(p, floatToHalf(v), true);
+      else view.setFloat32(p, v, true);
+      p += half ? 2 : 4;
     }
+  }
   return out;
 }
