@@ -100,7 +100,7 @@ async function openModel(values: Values): Promise<MapRunner> {
     weightPaths = found.paths;
     if (found.fixture)
       process.stderr.write(
-        `\n*** WARNING: no trained ${kind} weights are installed (weights/ is empty). ***\n` +
+        `\n*** WARNING: no trained ${kind} weights are installed in weights/. ***\n` +
           `*** Using RANDOM TEST-FIXTURE weights: ${weightPaths.map((p) => basename(p)).join(", ")}. ***\n` +
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
@@ -117,6 +117,7 @@ async function mapCommand(images: string[], values: Values): Promise<number> {
   if (images.length === 0) throw new UsageError("map: no images given");
   const outDir = resolve(values.out!);
   const inputs = new Set(images.map((i) => resolve(i)));
+  const written = new Map<string, string>(); // output -> the input it was made from, this run
   const runner = await openModel(values);
   let failed = 0;
   try {
@@ -125,11 +126,13 @@ async function mapCommand(images: string[], values: Values): Promise<number> {
       const target = join(outDir, `${basename(file, extname(file))}.png`);
       try {
         if (inputs.has(target)) throw new Error(`output ${target} would overwrite an input image; choose another --out`);
+        if (written.has(target)) throw new Error(`output ${target} was already written for ${written.get(target)} (same file name); map them into separate --out folders`);
         const image = readImageFile(file);
         const started = performance.now();
         const map = await runner.run(image);
         const ms = performance.now() - started;
         writeAtomically(target, encodeMapPng(map));
+        written.set(target, file);
         const degree = blurDegree(map);
         const report = { input: file, output: target, width: image.width, height: image.height, model: runner.kind, backend: runner.backend, ms: Math.round(ms), blur_degree: Number(degree.toFixed(4)) };
         process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${file} -> ${target} (${image.width}×${image.height}, ${report.ms} ms, blur degree ${report.blur_degree})\n`);

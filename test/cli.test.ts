@@ -73,6 +73,18 @@ test("cli: refuses to write a map over its own input", async () => {
   assert.equal(readFileSync(input), readFileSync(SAMPLE), "the input is unchanged");
 });
 
+test("cli: two inputs with the same name never overwrite each other's map", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "blurmap-cli-"));
+  for (const sub of ["a", "b"]) {
+    mkdirSync(join(dir, sub));
+    writeFileSync(join(dir, sub, "photo.png"), readFileSync(SAMPLE));
+  }
+  const r = await cli(["map", join(dir, "a", "photo.png"), join(dir, "b", "photo.png"), "--out", join(dir, "maps"), "--working-size", "64"]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, "was already written for");
+  assert.ok(existsSync(join(dir, "maps", "photo.png")));
+});
+
 test("cli: usage errors exit 2 with a message", async () => {
   for (const [args, message] of [
     [["map", SAMPLE, "--backend", "metal"], '--backend must be cpu or webgl, got "metal"'],
