@@ -41,7 +41,8 @@ export class ChromiumPage {
     const browser = await puppeteer.launch({
       executablePath: chromiumPath(),
       headless: true,
-      args: ["--no-sandbox", "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
+      // Chromium refuses to start its sandbox as root (as on CI machines); everyone else keeps it.
+      args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
     });
     try {
       const page = await browser.newPage();
