@@ -4,8 +4,10 @@
 #   bash tools/train/ship.sh dbm|purohit
 # Writes weights/*.safetensors (fp16), test/fixtures/shipped-maps.safetensors
 # (both models' maps, whichever are shipped) and data/val/scores-*.json.
+# DBM_CHECKPOINT picks the DBM checkpoint (default runs/dbm/best.pt).
 set -euo pipefail
 py=/usr/bin/python3
+dbm=${DBM_CHECKPOINT:-runs/dbm/best.pt}
 [ -d data/val ] || $py tools/train/render_val.py data/val
 node tools/build.js > /dev/null
 score() { # name maps-dir
@@ -13,9 +15,9 @@ score() { # name maps-dir
 }
 case "$1" in
   dbm)
-    $py tools/train/export.py runs/dbm/best.pt runs/dbm/export.safetensors
+    $py tools/train/export.py "$dbm" runs/dbm/export.safetensors
     npm run -s convert-weights -- --model dbm --in runs/dbm/export.safetensors --out weights/dbm.safetensors --force | tail -1
-    $py tools/train/predict.py --dbm runs/dbm/best.pt data/val/images data/val/maps-dbm
+    $py tools/train/predict.py --dbm "$dbm" data/val/images data/val/maps-dbm
     score dbm data/val/maps-dbm
     ;;
   purohit)
@@ -31,6 +33,6 @@ case "$1" in
 esac
 # The parity fixture covers every shipped model.
 args=()
-[ -f weights/dbm.safetensors ] && args+=(--dbm runs/dbm/best.pt)
+[ -f weights/dbm.safetensors ] && args+=(--dbm "$dbm")
 [ -f weights/purohit-unet.safetensors ] && args+=(--patch runs/patch/best.pt --unet runs/unet/best.pt)
 $py tools/train/shipped_fixture.py "${args[@]}"
