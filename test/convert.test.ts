@@ -8,12 +8,12 @@ import * as assert from "uvu/assert";
 import { convert, type SourceTensor } from "../tools/convert-weights/convert.js";
 import { readSource } from "../tools/convert-weights/main.js";
 import { readPth } from "../tools/convert-weights/pth.js";
-import { schema } from "../tools/convert-weights/protobuf.js";
 import { runCpu } from "../src/graph/cpu-executor.js";
 import { buildDbm } from "../src/graph/dbm.js";
 import { bindWeights } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
 import { writeSafetensors } from "../src/weights/safetensors.js";
+import { dbmAsCaffe } from "./fuzz-cases.js";
 import { asTensor, assertClose, fixture, fixtureBytes, ROOT } from "./helpers.js";
 
 const reference = fixture("dbm-tiny.safetensors");
@@ -74,28 +74,10 @@ test("Caffe: BVLC's LeNet model reads with every blob's shape", () => {
 });
 
 test("Caffe: a DBM written with Caffe's schema (V2 layers, BGR input) converts to the same network", () => {
-  const Net = schema.lookupType("blurmap.CaffeNet");
-  const layers = new Map<string, { name: string; type: string; blobs: { shape: { dim: number[] }; data: number[] }[] }>();
-  for (const [name, t] of reference.tensors) {
-    const m = /^(?:features\.)?(conv\d_\d|score)(?:\.conv)?\.(weight|bias)$/.exec(name)!;
-    let data = [...t.data];
-    if (m[1] === "conv1_1" && m[2] === "weight") data = bgr(t); // Caffe networks see BGR
-    const layer = layers.get(m[1]) ?? { name: m[1], type: "Convolution", blobs: [] };
-    layer.blobs[m[2] === "weight" ? 0 : 1] = { shape: { dim: [...t.shape] }, data };
-    layers.set(m[1], layer);
-  }
-  const bytes = Net.encode(Net.fromObject({ name: "DBM", layer: [...layers.values()] })).finish();
-  const source = readSource(bytes, "dbm.caffemodel");
+  const source = readSource(dbmAsCaffe(reference.tensors, true), "dbm.caffemodel");
   const result = convert(source.tensors, { model: "dbm", metadata: METADATA, bgr: true, renames: [["^(conv\\d_\\d)\\.", "features.$1.conv."]] });
   assertSameTensors(result.tensors, "caffe");
 });
-
-function bgr(t: SourceTensor): number[] {
-  const [o, i, kh, kw] = t.shape;
-  const out: number[] = [];
-  for (let a = 0; a < o; a++) for (let c = 0; c < i; c++) for (let k = 0; k < kh * kw; k++) out.push(t.data[((a * i + (i - 1 - c)) * kh * kw) + k]);
-  return out;
-}
 
 test("errors: unused and missing tensors, bad shapes, hostile pickles", () => {
   const extra = new Map(reference.tensors);

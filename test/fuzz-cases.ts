@@ -70,19 +70,33 @@ export function fuzz(original: Uint8Array, count: number, firstSeed: number, fil
   return { loaded, rejected, broken };
 }
 
-/** A micro DBM as a Caffe model, written with Caffe's schema. */
-function microCaffe(): Uint8Array {
+/**
+ * A DBM's tensors as a .caffemodel, written with Caffe's schema: one
+ * Convolution layer per conv, named as Caffe's VGG16 names them. With `bgr`,
+ * conv1_1 takes its input in BGR order, as Caffe networks do.
+ */
+export function dbmAsCaffe(tensors: ReadonlyMap<string, { shape: readonly number[]; data: Float32Array }>, bgr = false): Uint8Array {
   const Net = schema.lookupType("blurmap.CaffeNet");
-  const micro = readWeightsFile(fixtureBytes("fuzz-dbm-micro.safetensors"), "micro");
   const layers = new Map<string, { name: string; type: string; blobs: { shape: { dim: number[] }; data: number[] }[] }>();
-  for (const [name, t] of micro.tensors) {
+  for (const [name, t] of tensors) {
     const [, layer, kind] = /^(?:features\.)?(conv\d_\d|score)(?:\.conv)?\.(weight|bias)$/.exec(name)!;
+    const data = bgr && layer === "conv1_1" && kind === "weight" ? reverseInputChannels(t) : [...t.data];
     const entry = layers.get(layer) ?? { name: layer, type: "Convolution", blobs: [] };
-    entry.blobs[kind === "weight" ? 0 : 1] = { shape: { dim: [...t.shape] }, data: [...t.data] };
+    entry.blobs[kind === "weight" ? 0 : 1] = { shape: { dim: [...t.shape] }, data };
     layers.set(layer, entry);
   }
-  return Net.encode(Net.fromObject({ name: "micro", layer: [...layers.values()] })).finish();
+  return Net.encode(Net.fromObject({ name: "DBM", layer: [...layers.values()] })).finish();
 }
+
+/** OIHW weights with I reversed, written independently of the converter's own. */
+function reverseInputChannels(t: { shape: readonly number[]; data: Float32Array }): number[] {
+  const [o, i, kh, kw] = t.shape;
+  const out: number[] = [];
+  for (let a = 0; a < o; a++) for (let c = 0; c < i; c++) for (let k = 0; k < kh * kw; k++) out.push(t.data[(a * i + (i - 1 - c)) * kh * kw + k]);
+  return out;
+}
+
+const microCaffe = () => dbmAsCaffe(readWeightsFile(fixtureBytes("fuzz-dbm-micro.safetensors"), "micro").tensors);
 
 export const FUZZ_TARGETS: [string, () => Uint8Array, (bytes: Uint8Array, file: string) => unknown, number][] = [
   ["safetensors", () => fixtureBytes("fuzz-dbm-micro.safetensors"), (b, f) => {
