@@ -12,7 +12,7 @@ import { basename, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { countImage, prCurveSvg, score } from "./eval/metrics.js";
 import { encodeMapPng } from "./image/decode.js";
-import type { BlurMap, ModelKind } from "./model.js";
+import { blurDegree, type ModelKind } from "./model.js";
 import { defaultWeightPaths, readImageFile } from "./node.js";
 import { openRunner, type MapRunner } from "./node/runners.js";
 
@@ -147,13 +147,6 @@ async function mapCommand(images: string[], values: Values): Promise<number> {
   }
   if (failed) process.stderr.write(`blurmap: ${failed} of ${images.length} image(s) failed\n`);
   return failed ? 1 : 0;
-}
-
-/** Blur degree S of an image: the mean of its blur map (1 = all blurred). */
-function blurDegree(map: BlurMap): number {
-  let sum = 0;
-  for (const v of map.data) sum += v;
-  return sum / map.data.length;
 }
 
 async function rankCommand(images: string[], values: Values): Promise<number> {

@@ -11,7 +11,7 @@
 import { BlurMapModel, type ModelOptions } from "./model.js";
 import { readWeightsFile } from "./weights/load.js";
 
-export { BlurMapModel } from "./model.js";
+export { BlurMapModel, blurDegree } from "./model.js";
 export type { Backend, BlurMap, ModelKind, ModelOptions, RunResult } from "./model.js";
 export { shrinkToFit, type RgbaImage } from "./image/preprocess.js";
 export { readWeightsFile } from "./weights/load.js";

@@ -39,6 +39,13 @@ export interface BlurMap {
   readonly data: Float32Array;
 }
 
+/** Blur degree S of an image (DBM §V-A): the mean of its map; 1 = all blurred. */
+export function blurDegree(map: BlurMap): number {
+  let sum = 0;
+  for (const v of map.data) sum += v;
+  return sum / map.data.length;
+}
+
 export interface RunResult {
   readonly map: BlurMap;
   /** Intermediate tensors asked for with `keep`, NHWC. */

@@ -7,6 +7,7 @@ import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { PNG } from "pngjs";
 import { shrinkToFit } from "../src/image/preprocess.js";
+import { blurDegree } from "../src/model.js";
 import { defaultWeightPaths, PACKAGE_ROOT, readImageFile } from "../src/node.js";
 import { openRunner, type MapRunner } from "../src/node/runners.js";
 
@@ -42,7 +43,7 @@ for (const file of readdirSync(SRC).filter((f) => /\.(jpe?g|png)$/i.test(f)).sor
     const map = await runner.run(image);
     const v = (i: number) => Math.round(Math.min(1, Math.max(0, map.data[i])) * 255);
     put(p + 1, (i) => [v(i), v(i), v(i)]);
-    degrees.push(`${kind} S=${(map.data.reduce((a, b) => a + b, 0) / map.data.length).toFixed(3)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    degrees.push(`${kind} S=${blurDegree(map).toFixed(3)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
   writeFileSync(join(OUT, `${basename(file, extname(file))}.png`), PNG.sync.write(png));
   console.log(`${file} ${image.width}×${image.height}: ${degrees.join(", ")}`);

@@ -4,7 +4,8 @@
  */
 import { basename, join } from "node:path";
 import type { RgbaImage } from "../image/preprocess.js";
-import type { BlurMap, ModelKind, ModelOptions } from "../model.js";
+import { BlurMapModel, type BlurMap, type ModelKind, type ModelOptions } from "../model.js";
+import { readWeightsFile } from "../weights/load.js";
 import { loadModelFromFiles, PACKAGE_ROOT, readFileBytes } from "../node.js";
 import { ChromiumPage, floatsFromBase64 } from "./chromium.js";
 
@@ -22,9 +23,10 @@ export async function openRunner(backend: "cpu" | "webgl", weightPaths: readonly
     const model = loadModelFromFiles(weightPaths, { ...opts, backend: "cpu" });
     return { kind: model.kind, backend, run: async (image) => model.run(image).map, close: async () => model.dispose() };
   }
-  // Parse in Node first: bad weights fail here with the file's own name.
-  const kind = loadModelFromFiles(weightPaths, opts).kind;
-  const weights = new Map(weightPaths.map((p, i) => [`/weights/${i}/${basename(p)}`, readFileBytes(p, "weights")]));
+  // Read each file once; parse it in Node first, so bad weights fail here with the file's own name.
+  const bytes = weightPaths.map((p) => readFileBytes(p, "weights"));
+  const kind = new BlurMapModel(bytes.map((b, i) => readWeightsFile(b, basename(weightPaths[i]))), { ...opts, backend: "cpu" }).kind;
+  const weights = new Map(weightPaths.map((p, i) => [`/weights/${i}/${basename(p)}`, bytes[i]]));
   const chromium = await ChromiumPage.open(join(PACKAGE_ROOT, "dist", "blurmap.js"), weights);
   try {
     await chromium.page.evaluate(async (urls, options) => {

@@ -19,13 +19,14 @@ import torch.nn.functional as F
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, ".."))
 import safetensors_io  # noqa: E402
+from make_fixtures import PATCH, average, grid  # noqa: E402  (the patch grid, written once)
 from models import DBM, PatchNet, UNet, normalise  # noqa: E402
 
 ROOT = os.path.join(HERE, "..", "..")
 REAL = os.path.join(ROOT, "..", "shared", "datasets", "real_blur")
 # (file, top, left, height, width): each crop holds both sharp and blurred parts
 CROPS = [("mate_LadyBird.jpg", 120, 200, 96, 128), ("mate_Garden.jpg", 150, 250, 96, 128), ("opencv_text_motion.jpg", 40, 40, 96, 128)]
-PATCH, PATCH_STRIDE = 30, 15
+PATCH_STRIDE = 15
 
 
 def decode(path):
@@ -37,24 +38,11 @@ def decode(path):
     return rgba
 
 
-def grid(length):
-    starts = list(range(0, length - PATCH + 1, PATCH_STRIDE))
-    if starts[-1] != length - PATCH:
-        starts.append(length - PATCH)
-    return starts
-
-
 def purohit(patch, unet, x, unet_size):
     h, w = x.shape[2:]
-    ys, xs = grid(h), grid(w)
+    ys, xs = grid(h, PATCH_STRIDE), grid(w, PATCH_STRIDE)
     patches = torch.stack([x[0, :, y:y + PATCH, xx:xx + PATCH] for y in ys for xx in xs])
-    probs = patch(patches).ravel().numpy()
-    total, count = np.zeros((h, w)), np.zeros((h, w))
-    for i, y in enumerate(ys):
-        for j, xx in enumerate(xs):
-            total[y:y + PATCH, xx:xx + PATCH] += probs[i * len(xs) + j]
-            count[y:y + PATCH, xx:xx + PATCH] += 1
-    b1 = torch.from_numpy(total / count).float()[None, None]
+    b1 = torch.from_numpy(average(patch(patches).ravel().numpy(), ys, xs, h, w))[None, None]
     small = F.interpolate(x, size=(unet_size, unet_size), mode="bilinear", align_corners=False)
     b2 = F.interpolate(unet(small), size=(h, w), mode="bilinear", align_corners=False)
     return b1 * b2
