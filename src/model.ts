@@ -17,6 +17,9 @@ import type { Normalisation } from "./weights/metadata.js";
 export type Backend = "webgl" | "cpu";
 export type ModelKind = "dbm" | "purohit";
 
+/** The smallest image side each model takes: DBM's four 2×2 pools, Purohit's one 30×30 patch. */
+export const MINIMUM_SIDE: Readonly<Record<ModelKind, number>> = { dbm: 16, purohit: 30 };
+
 export interface ModelOptions {
   /** "webgl" or "cpu" (plain TypeScript, anywhere). loadModel picks "webgl" where the page or worker can make a canvas, else "cpu". */
   readonly backend?: Backend;
@@ -113,13 +116,26 @@ export class BlurMapModel {
   run(image: RgbaImage, keep: readonly string[] = []): RunResult {
     if (this.disposed) throw new Error("blurmap: this model was disposed");
     checkImage(image);
-    const small = this.workingSize > 0 ? shrinkToFit(image, this.workingSize) : image;
+    const minSide = MINIMUM_SIDE[this.kind];
+    if (image.width < minSide || image.height < minSide)
+      throw new Error(`blurmap: ${this.kind} needs an image at least ${minSide}×${minSide} pixels; this one is ${image.width}×${image.height}`);
+    const small = this.workingSize > 0 ? shrinkToFit(image, this.workingSize, minSide) : image;
     const input = toInputTensor(small, this.normalisation);
     const { graph, params } = this.graph(small.height, small.width);
-    const tensors = this.executor ? this.executor.run(graph, params, [input], keep) : runCpu(graph, params, [input], keep);
+    const tensors = this.executor ? this.runOnGpu(graph, params, input, keep, small) : runCpu(graph, params, [input], keep);
     let out = tensors.get(graph.output)!;
     if (small !== image) out = resizeBilinear.cpu([out], { height: image.height, width: image.width }, {});
     return { map: { width: image.width, height: image.height, data: out.data }, tensors };
+  }
+
+  private runOnGpu(graph: Graph, params: BoundParams, input: Tensor, keep: readonly string[], image: RgbaImage): Map<string, Tensor> {
+    try {
+      return this.executor!.run(graph, params, [input], keep);
+    } catch (e) {
+      const message = (e as Error).message;
+      if (!message.includes("MAX_TEXTURE_SIZE")) throw e;
+      throw new Error(`${message}. The network ran this image at ${image.width}×${image.height}; a smaller workingSize (the default is 640) keeps it within the GPU's limits`);
+    }
   }
 
   /** Frees every GPU object this model made. The model cannot run afterwards. */

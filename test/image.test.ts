@@ -2,6 +2,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import jpeg from "jpeg-js";
+import { deflateSync } from "node:zlib";
 import { PNG } from "pngjs";
 import { decodeImage, encodeMapPng, exifOrientation, orient } from "../src/image/decode.js";
 
@@ -58,6 +59,51 @@ test("PNG variants decode to RGBA: greyscale, greyscale + alpha, 16-bit RGB, RGB
     assert.equal([im.width, im.height, im.data.length], [3, 2, 24], `colour type ${colorType}, ${bitDepth}-bit`);
     assert.ok(Math.abs(im.data[0] - 128) <= 1, `colour type ${colorType}: ${im.data[0]}`);
   }
+});
+
+/** A PNG from raw chunks: zero sizes and palettes are what pngjs's writer cannot make. */
+function pngFromChunks(width: number, height: number, colorType: number, bitDepth: number, extra: [string, Uint8Array][], rows: Uint8Array): Uint8Array {
+  const chunk = (type: string, body: Uint8Array) => {
+    const out = Buffer.alloc(12 + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.write(type, 4, "latin1");
+    out.set(body, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([bitDepth, colorType, 0, 0, 0], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const chunks = [chunk("IHDR", ihdr), ...extra.map(([t, b]) => chunk(t, b)), chunk("IDAT", deflateSync(rows)), chunk("IEND", new Uint8Array())];
+  return new Uint8Array(Buffer.concat([signature, ...chunks]));
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+test("palette PNG (colour type 3) decodes to its palette colours", () => {
+  const palette = new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255]);
+  const rows = new Uint8Array([0, 0, 1, 2, 0, 2, 1, 0]); // filter byte 0, then 3 indices per row
+  const im = decodeImage(pngFromChunks(3, 2, 3, 8, [["PLTE", palette]], rows), "palette.png");
+  assert.equal([im.width, im.height], [3, 2]);
+  assert.equal([...im.data.subarray(0, 12)], [255, 0, 0, 255, 0, 255, 0, 255, 0, 0, 255, 255]);
+  assert.equal([...im.data.subarray(12, 16)], [0, 0, 255, 255]);
+});
+
+test("0×0 and absurdly large PNGs are refused from the header, naming the size", () => {
+  assert.throws(() => decodeImage(pngFromChunks(0, 0, 2, 8, [], new Uint8Array()), "empty.png"), /empty\.png: image is empty \(0×0\)/);
+  // Only the header says 100000×100000: it must be refused before 40 GB are allocated.
+  assert.throws(() => decodeImage(pngFromChunks(100000, 100000, 2, 8, [], new Uint8Array(1)), "huge.png"), /huge\.png: 100000×100000 is over the 67108864-pixel limit/);
+  const one = decodeImage(pngFromChunks(1, 1, 2, 8, [], new Uint8Array([0, 9, 8, 7])), "one.png");
+  assert.equal([one.width, one.height, ...one.data], [1, 1, 9, 8, 7, 255]);
 });
 
 test("corrupt and truncated images fail with the file name and the format", () => {

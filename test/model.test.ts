@@ -32,7 +32,7 @@ test("purohit needs both its files, in any order; one alone is refused", async (
   await rejects(() => loadModel(PATCH), /weights for "purohit-patch" make no model/);
   await rejects(() => loadModel([DBM, DBM]), /two weights files for the same model/);
   const small = await loadModel([PATCH, UNET]);
-  assert.throws(() => small.run(image(20, 40)), /image 20×40 \(width×height\) is smaller than the 30×30 patch/);
+  assert.throws(() => small.run(image(20, 40)), /purohit needs an image at least 30×30 pixels; this one is 20×40/);
 });
 
 test("images over the working size are shrunk for the network and the map scaled back", async () => {
@@ -44,6 +44,16 @@ test("images over the working size are shrunk for the network and the map scaled
   const native = await loadModel(DBM, { workingSize: 0 });
   assert.equal([...native.run(big, ["conv1_1"]).tensors.get("conv1_1")!.shape], [1, 40, 150, 8]);
   await rejects(() => loadModel(DBM, { workingSize: -1 }), /workingSize must be a whole number/);
+});
+
+test("extreme aspect ratio: a 20×4000 strip keeps its short side at the network's minimum and maps at full size", async () => {
+  const model = await loadModel(DBM); // working size 640
+  const { map, tensors } = model.run(image(20, 4000), ["conv1_1"]);
+  assert.equal([map.width, map.height], [20, 4000]);
+  assert.equal([...tensors.get("conv1_1")!.shape], [1, 3200, 16, 8], "shrunk by 1.25 only: 16 px is DBM's minimum");
+  assert.ok(map.data.every((v) => v >= 0 && v <= 1));
+  const purohit = await loadModel([PATCH, UNET]);
+  assert.throws(() => purohit.run(image(29, 4000)), /purohit needs an image at least 30×30 pixels; this one is 29×4000/);
 });
 
 test("shrinkToFit averages boxes and keeps the aspect ratio", () => {
@@ -58,7 +68,9 @@ test("bad images and misuse are clear errors", async () => {
   const model = await loadModel(DBM);
   assert.throws(() => model.run({ width: 10, height: 10, data: new Uint8Array(99) }), /has 99 bytes of pixels, but 10×10 RGBA needs 400/);
   assert.throws(() => model.run({ width: 0, height: 10, data: new Uint8Array(0) }), /size 0×10 is empty/);
-  assert.throws(() => model.run(image(12, 12)), /dbm cannot run on a 12×12 image; it needs at least 16×16/);
+  assert.throws(() => model.run(image(12, 12)), /dbm needs an image at least 16×16 pixels; this one is 12×12/);
+  assert.throws(() => model.run(image(1, 1)), /dbm needs an image at least 16×16 pixels; this one is 1×1/);
+  assert.throws(() => model.run(image(1, 4000)), /dbm needs an image at least 16×16 pixels; this one is 1×4000/);
   model.dispose();
   assert.throws(() => model.run(image(32, 32)), /this model was disposed/);
   await rejects(() => loadModel(DBM, { backend: "metal" as never }), /unknown backend "metal"/);

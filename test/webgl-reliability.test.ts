@@ -49,4 +49,18 @@ gl("no WebGL2, or no EXT_color_buffer_float: a clear error, and the CPU backend 
   assert.ok(r.cpuStillRuns);
 });
 
+gl("a shader the driver rejects: the error names the shader and carries the driver's log", async (ctx) => {
+  const message: string = await call(ctx, "shaderFailure");
+  console.log(`    shader failure: ${JSON.stringify(message.slice(0, 160))}`);
+  assert.match(message, 'shader "broken" failed to build');
+  assert.match(message, "no_such_variable");
+});
+
+gl("an image over MAX_TEXTURE_SIZE at native size: a clear error stating the limit, and the model still runs", async (ctx) => {
+  const r = await call(ctx, "overTextureLimit");
+  console.log(`    over the texture limit: "${r.error}"`);
+  assert.match(r.error, `over this GPU's MAX_TEXTURE_SIZE of ${r.maxTextureSize}`);
+  assert.ok(r.afterOk);
+});
+
 gl.run();

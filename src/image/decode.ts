@@ -10,6 +10,7 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   const isPng = bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (!isPng && !isJpeg) throw new Error(`${file}: not a PNG or JPEG image (unrecognised file signature)`);
+  if (isPng) checkPngHeader(bytes, file);
   let image: RgbaImage;
   try {
     if (isPng) {
@@ -26,6 +27,19 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   if (image.width < 1 || image.height < 1) throw new Error(`${file}: image is empty (${image.width}×${image.height})`);
   if (image.width * image.height > MAX_PIXELS) throw new Error(`${file}: ${image.width}×${image.height} is over the ${MAX_PIXELS}-pixel limit`);
   return image;
+}
+
+/**
+ * Refuses an empty PNG, or one too big to decode, from its header alone: the
+ * decoder would otherwise allocate the whole image before finding out.
+ */
+function checkPngHeader(bytes: Uint8Array, file: string): void {
+  if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return; // the decoder names what is wrong
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const width = view.getUint32(16);
+  const height = view.getUint32(20);
+  if (width < 1 || height < 1) throw new Error(`${file}: image is empty (${width}×${height})`);
+  if (width * height > MAX_PIXELS) throw new Error(`${file}: ${width}×${height} is over the ${MAX_PIXELS}-pixel limit`);
 }
 
 /** The EXIF orientation (1-8) of a JPEG, 1 when it has none or it cannot be read. */

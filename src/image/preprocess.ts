@@ -17,9 +17,14 @@ export function checkImage(image: RgbaImage, what = "image"): void {
     throw new Error(`${what}: has ${data?.length ?? 0} bytes of pixels, but ${width}×${height} RGBA needs ${width * height * 4}`);
 }
 
-/** Box-filter shrink so that the long side is at most `longSide` (an image already within it is returned as is). */
-export function shrinkToFit(image: RgbaImage, longSide: number): RgbaImage {
-  const f = Math.max(image.width, image.height) / longSide;
+/**
+ * Box-filter shrink so that the long side is at most `longSide` (an image
+ * already within it is returned as is). The short side is never shrunk below
+ * `minSide`, so a long thin image stays big enough for the network; its long
+ * side then ends up over `longSide`.
+ */
+export function shrinkToFit(image: RgbaImage, longSide: number, minSide = 1): RgbaImage {
+  const f = Math.min(Math.max(image.width, image.height) / longSide, Math.min(image.width, image.height) / minSide);
   if (f <= 1) return image;
   const width = Math.max(1, Math.round(image.width / f));
   const height = Math.max(1, Math.round(image.height / f));

@@ -11,7 +11,7 @@ import type { Params, Tensor } from "../../src/kernels/kernel.js";
 import type { Shape } from "../../src/kernels/layout.js";
 import { compare, FP32_TOLERANCE } from "../../src/parity.js";
 import { loadModel } from "../../src/index.js";
-import { createGpuContext } from "../../src/webgl/context.js";
+import { createGpuContext, ProgramCache } from "../../src/webgl/context.js";
 import { bindWeights, type WeightsFile } from "../../src/weights/bind.js";
 import { readWeightsFile } from "../../src/weights/load.js";
 import { parseSafetensors, type SafetensorsFile } from "../../src/weights/safetensors.js";
@@ -208,5 +208,32 @@ async function missingFeatures() {
   return { noWebGL2: await attempt(noWebGL), noFloat: await attempt(noFloat), cpuStillRuns: cpu.run(seededImage(32, 32, 6)).map.data.length === 1024 };
 }
 
+/** A shader the driver rejects: the error must carry the driver's own log. */
+function shaderFailure() {
+  const programs = new ProgramCache(ctx);
+  try {
+    programs.get("broken", () => "#version 300 es\nprecision highp float;\nout vec4 colour;\nvoid main() { colour = no_such_variable; }\n");
+    return "";
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    programs.dispose();
+  }
+}
+
+/** An image whose input texture alone is over MAX_TEXTURE_SIZE, at native size: a clear error, then normal runs. */
+async function overTextureLimit() {
+  const model = await loadModel(await fetchBytes("dbm-tiny.safetensors"), { backend: "webgl", workingSize: 0 });
+  let error = "";
+  try {
+    model.run(seededImage(ctx.maxTextureSize + 8, 16, 7));
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  const after = model.run(seededImage(32, 32, 8)).map.data.length;
+  model.dispose();
+  return { error, maxTextureSize: ctx.maxTextureSize, afterOk: after === 1024 };
+}
+
 (window as any).parity = { ops, network, renderer: ctx.renderer, counts: () => executor.counts() };
-(window as any).reliability = { leaks, determinism, contextLoss, missingFeatures };
+(window as any).reliability = { leaks, determinism, contextLoss, missingFeatures, shaderFailure, overTextureLimit };
