@@ -11,6 +11,8 @@ import { checkImage, shrinkToFit, toInputTensor, type RgbaImage } from "./image/
 import { resizeBilinear } from "./kernels/resize-bilinear.js";
 import type { Tensor } from "./kernels/kernel.js";
 import { createGpuContext } from "./webgl/context.js";
+import { planMagnify, toRgbaImage, type MagnifyOptions } from "./apps/magnify.js";
+import { segmentMap, thresholdMask, type Segmentation, type SegmentOptions } from "./apps/segment.js";
 import { bindWeights, type WeightsFile } from "./weights/bind.js";
 import type { Normalisation } from "./weights/metadata.js";
 
@@ -41,6 +43,14 @@ export interface BlurMap {
   readonly height: number;
   readonly data: Float32Array;
 }
+
+/** A one-channel tensor [1, h, w, 1] at the image's size (unchanged when it already is). */
+function resizeTo(t: Tensor, image: RgbaImage): Tensor {
+  if (t.shape[1] === image.height && t.shape[2] === image.width) return t;
+  return resizeBilinear.cpu([t], { height: image.height, width: image.width }, {});
+}
+
+const NO_PARAMS: BoundParams = new Map();
 
 /** Blur degree S of an image (DBM §V-A): the mean of its map; 1 = all blurred. */
 export function blurDegree(map: BlurMap): number {
@@ -114,6 +124,45 @@ export class BlurMapModel {
 
   /** Blur map of an RGBA image (ImageData, a decoded PNG/JPEG, or {width, height, data}). */
   run(image: RgbaImage, keep: readonly string[] = []): RunResult {
+    const { smallMap, tensors } = this.runAtWorkingSize(image, keep);
+    return { map: { width: image.width, height: image.height, data: resizeTo(smallMap, image).data }, tensors };
+  }
+
+  /**
+   * Blur/sharp segmentation: the map, refined by the MRF (unaries from the map,
+   * contrast-sensitive Potts terms from the image) at the network's working
+   * size, then scaled back to the image. See apps/segment.ts for the solvers.
+   */
+  segment(image: RgbaImage, opts: SegmentOptions = {}): Segmentation {
+    const { small, smallMap } = this.runAtWorkingSize(image, []);
+    const runGraph = (graph: Graph, inputs: Tensor[]) => (this.executor ? this.executor.run(graph, NO_PARAMS, inputs) : runCpu(graph, NO_PARAMS, inputs)).get(graph.output)!;
+    const started = performance.now();
+    const probability = segmentMap(smallMap, small, opts, runGraph);
+    const ms = performance.now() - started;
+    return { map: { width: image.width, height: image.height, data: resizeTo(smallMap, image).data }, mask: thresholdMask(resizeTo(probability, image), image), mrfMs: ms };
+  }
+
+  /**
+   * Blur magnification: the photo with extra defocus where the map says it is
+   * already blurred (see apps/magnify.ts). Returns the map and the new image.
+   */
+  magnify(image: RgbaImage, opts: MagnifyOptions = {}): { map: BlurMap; image: RgbaImage } {
+    const { smallMap } = this.runAtWorkingSize(image, []);
+    const map = resizeTo(smallMap, image);
+    const { graph, params, inputs } = planMagnify(image, map, opts);
+    let out: Tensor;
+    if (this.executor) {
+      try {
+        out = this.executor.run(graph, params, inputs).get(graph.output)!;
+      } finally {
+        this.executor.release(params); // its Gaussian is made for this image's size
+      }
+    } else out = runCpu(graph, params, inputs).get(graph.output)!;
+    return { map: { width: image.width, height: image.height, data: map.data }, image: toRgbaImage(out, image) };
+  }
+
+  /** The network's map at its working size (the image shrunk to workingSize, never below the model's minimum side). */
+  private runAtWorkingSize(image: RgbaImage, keep: readonly string[]): { small: RgbaImage; smallMap: Tensor; tensors: Map<string, Tensor> } {
     if (this.disposed) throw new Error("blurmap: this model was disposed");
     checkImage(image);
     const minSide = MINIMUM_SIDE[this.kind];
@@ -123,9 +172,7 @@ export class BlurMapModel {
     const input = toInputTensor(small, this.normalisation);
     const { graph, params } = this.graph(small.height, small.width);
     const tensors = this.executor ? this.runOnGpu(graph, params, input, keep, small) : runCpu(graph, params, [input], keep);
-    let out = tensors.get(graph.output)!;
-    if (small !== image) out = resizeBilinear.cpu([out], { height: image.height, width: image.width }, {});
-    return { map: { width: image.width, height: image.height, data: out.data }, tensors };
+    return { small, smallMap: tensors.get(graph.output)!, tensors };
   }
 
   private runOnGpu(graph: Graph, params: BoundParams, input: Tensor, keep: readonly string[], image: RgbaImage): Map<string, Tensor> {

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { decodeImage } from "../src/image/decode.js";
 import { ChromiumPage } from "../src/node/chromium.js";
 import type { ParityResult } from "./browser/page.js";
 import { FIXTURES, ROOT } from "./helpers.js";
@@ -13,8 +14,11 @@ const gpu = suite<{ page?: ChromiumPage }>("webgl parity");
 // Trained weights, where shipped: the real network widths (full VGG16 for DBM).
 const SHIPPED = ["dbm.safetensors", "purohit-patch.safetensors", "purohit-unet.safetensors"].filter((f) => existsSync(join(ROOT, "weights", f)));
 
+const SAMPLE = decodeImage(new Uint8Array(readFileSync(join(ROOT, "samples", "sample.png"))), "sample.png");
+
 gpu.before(async (ctx) => {
   const files = new Map(readdirSync(FIXTURES).map((f) => [`/fixtures/${f}`, new Uint8Array(readFileSync(join(FIXTURES, f)))]));
+  files.set("/samples/photo.rgba", Uint8Array.from(SAMPLE.data));
   for (const f of SHIPPED) files.set(`/weights/${f}`, new Uint8Array(readFileSync(join(ROOT, "weights", f))));
   ctx.page = await ChromiumPage.open(join(ROOT, "dist", "test-page.js"), files);
   const renderer = await ctx.page.page.evaluate(() => (window as any).parity.renderer);
@@ -53,5 +57,28 @@ for (const [label, name, h, w, seed] of networks) {
     check(results, label);
   });
 }
+
+gpu("MRF (mean-field, 20 passes) on a 45×61 test card, every pass", async ({ page }) => {
+  check(await page!.page.evaluate(() => (window as any).parity.mrfLayers(45, 61, 9)), "MRF 45×61");
+});
+
+gpu("blur magnification on a 50×70 test card, every pass", async ({ page }) => {
+  check(await page!.page.evaluate(() => (window as any).parity.magnifyLayers(50, 70, 10)), "magnify 50×70");
+});
+
+if (SHIPPED.includes("dbm.safetensors"))
+  gpu("segment and magnify on the sample photo (shipped DBM, working size 128): GPU vs CPU, and mean-field vs exact graph cut", async ({ page }) => {
+    const r = await page!.page.evaluate((w, h) => (window as any).parity.applications(w, h, 128), SAMPLE.width, SAMPLE.height);
+    console.log(
+      `    sample ${SAMPLE.width}×${SAMPLE.height}: mask agreement GPU mean-field vs CPU mean-field ${(100 * r.gpuVsCpuMeanField).toFixed(3)}%, ` +
+        `vs CPU graph cut ${(100 * r.gpuMeanFieldVsGraphCut).toFixed(2)}%; blurred share ${(100 * r.blurredShare).toFixed(1)}%; ` +
+        `map max abs err ${r.mapMaxAbsError.toExponential(2)}; magnified max byte diff ${r.magnifyMaxByteDiff}; MRF ${r.gpuMrfMs.toFixed(0)} ms GPU, graph cut ${r.cpuGraphCutMs.toFixed(0)} ms`,
+    );
+    assert.ok(r.mapMaxAbsError < 1e-4, `map: ${r.mapMaxAbsError}`);
+    assert.ok(r.gpuVsCpuMeanField >= 0.999, `GPU and CPU mean-field masks agree on ${r.gpuVsCpuMeanField}`);
+    assert.ok(r.gpuMeanFieldVsGraphCut >= 0.97, `mean-field vs graph cut: ${r.gpuMeanFieldVsGraphCut}`);
+    assert.ok(r.blurredShare > 0.05 && r.blurredShare < 0.95, "the sample is partly blurred: the mask must say so");
+    assert.ok(r.magnifyMaxByteDiff <= 1, `magnified images differ by ${r.magnifyMaxByteDiff} levels`);
+  });
 
 gpu.run();

@@ -96,7 +96,40 @@ def op_cases():
     scores = torch.rand(len(patches), 1, 1, 1)
     add("average_patches", "average_patches", {"size": PATCH, "stride": stride, "height": 47, "width": 61}, [scores],
         torch.from_numpy(average(scores.numpy().ravel(), ys, xs, 47, 61))[None, None])
+
+    # The MRF and blur-magnification ops, on their own seed so the cases above keep their values.
+    with torch.random.fork_rng():
+        torch.manual_seed(46)
+        mrf_cases(add)
     return cases, tensors
+
+
+def mrf_cases(add):
+    """Contrast-sensitive Potts weights, a damped mean-field pass, and the magnification blend, written from their formulas."""
+    lam, beta, damping = 1.7, 3.0, 0.4
+    img = torch.rand(1, 3, 9, 12)
+    edges = torch.zeros(1, 4, 9, 12)
+    dx = lam * torch.exp(-beta * ((img[..., :, 1:] - img[..., :, :-1]) ** 2).sum(1))
+    dy = lam * torch.exp(-beta * ((img[..., 1:, :] - img[..., :-1, :]) ** 2).sum(1))
+    edges[:, 0, :, :-1], edges[:, 2, :, 1:] = dx, dx  # right, left
+    edges[:, 1, :-1, :], edges[:, 3, 1:, :] = dy, dy  # down, up
+    add("mrf_edges", "mrf_edges", {"lambda": lam, "beta": beta}, [img], edges)
+
+    b = torch.rand(1, 1, 9, 12)
+    b[0, 0, 0, :3] = torch.tensor([0.0, 1.0, 0.5])  # the clamp at 1e-4 matters at 0 and 1
+    q = torch.rand(1, 1, 9, 12)
+    pad = F.pad(2 * q - 1, (1, 1, 1, 1))  # neighbours outside the image pull with weight 0 anyway
+    neighbours = torch.cat([pad[..., 1:-1, 2:], pad[..., 2:, 1:-1], pad[..., 1:-1, :-2], pad[..., :-2, 1:-1]], 1)
+    bc = b.clamp(1e-4, 1 - 1e-4)
+    field = torch.log(bc / (1 - bc)) + (edges * neighbours).sum(1, keepdim=True)
+    add("mrf_meanfield", "mrf_meanfield", {"damping": damping}, [b, edges, q], (1 - damping) * torch.sigmoid(field) + damping * q)
+
+    image = torch.rand(1, 3, 7, 10)
+    blurred = torch.cat([torch.rand(1, 3, 7, 10), 0.2 + torch.rand(1, 1, 7, 10)], 1)
+    m = torch.rand(1, 1, 7, 10)
+    t = ((m - 0.3) / 0.4).clamp(0, 1)
+    alpha = t * t * (3 - 2 * t)
+    add("blend_by_map", "blend_by_map", {"low": 0.3, "high": 0.7}, [image, blurred, m], image + (blurred[:, :3] / blurred[:, 3:] - image) * alpha)
 
 
 def grid(length, stride):

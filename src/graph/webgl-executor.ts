@@ -19,13 +19,23 @@ interface PooledTexture {
   readonly framebuffer: WebGLFramebuffer;
   readonly width: number;
   readonly height: number;
+  /** The run that last used it: textures idle for POOL_IDLE_RUNS runs are freed. */
+  lastRun: number;
 }
+
+/**
+ * Runs an activation texture may sit unused before it is freed. Two, so that a
+ * caller alternating two graphs (a network, then its MRF) keeps both sets,
+ * while a batch of different image sizes does not pile up textures.
+ */
+const POOL_IDLE_RUNS = 2;
 
 export class WebGLExecutor {
   private readonly programs: ProgramCache;
   private readonly pool: PooledTexture[] = [];
   /** Packed weights, per params object, per node and input shape. */
   private readonly weights = new Map<Params, Map<string, Record<string, WebGLTexture>>>();
+  private runs = 0;
 
   constructor(readonly ctx: GpuContext) {
     this.programs = new ProgramCache(ctx);
@@ -61,13 +71,13 @@ export class WebGLExecutor {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
     const plan = planTextures(graph, keep);
+    const run = ++this.runs;
+    this.freeIdleTextures(run);
     const free = [...this.pool];
     const slotTextures = plan.slots.map(({ width, height }) => {
       const i = smallestFitting(free, width, height);
-      if (i >= 0) return free.splice(i, 1)[0];
-      const texture = createFloatTexture(this.ctx, width, height, null, "an activation");
-      const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height };
-      this.pool.push(pooled);
+      const pooled = i >= 0 ? free.splice(i, 1)[0] : this.newPooledTexture(width, height);
+      pooled.lastRun = run;
       return pooled;
     });
     const textureOf = (t: string) => slotTextures[plan.slotOf.get(t)!];
@@ -83,6 +93,32 @@ export class WebGLExecutor {
       const texels = readFramebuffer(this.ctx, textureOf(t).framebuffer, layout.width, layout.height);
       return [t, { shape: layout.shape, data: unpackTexture(texels, layout) }];
     }));
+  }
+
+  private newPooledTexture(width: number, height: number): PooledTexture {
+    const texture = createFloatTexture(this.ctx, width, height, null, "an activation");
+    const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height, lastRun: 0 };
+    this.pool.push(pooled);
+    return pooled;
+  }
+
+  private freeIdleTextures(run: number): void {
+    const { gl } = this.ctx;
+    for (const p of this.pool.filter((p) => run - p.lastRun > POOL_IDLE_RUNS)) {
+      gl.deleteFramebuffer(p.framebuffer);
+      gl.deleteTexture(p.texture);
+      this.pool.splice(this.pool.indexOf(p), 1);
+    }
+  }
+
+  /** Frees the packed weights of `params` (weights made for one run, like magnify's Gaussian). */
+  release(params: BoundParams): void {
+    for (const p of params.values()) {
+      const byNode = this.weights.get(p);
+      if (!byNode) continue;
+      for (const t of byNode.values()) for (const tex of Object.values(t)) this.ctx.gl.deleteTexture(tex);
+      this.weights.delete(p);
+    }
   }
 
   private runNode(graph: Graph, node: Node, params: Params | undefined, textureOf: (t: string) => PooledTexture): void {

@@ -1,7 +1,11 @@
 // Runs inside headless Chromium (bundled to dist/test-page.js): the WebGL
 // executor against the CPU reference, on the same inputs, in the same page.
 // Fixtures are fetched from /fixtures/<name>; results go back as plain objects.
+import { planMagnify } from "../../src/apps/magnify.js";
+import { rgbTensor } from "../../src/apps/segment.js";
 import { runCpu, type BoundParams } from "../../src/graph/cpu-executor.js";
+import { buildMrf } from "../../src/graph/mrf.js";
+import { contrastBeta } from "../../src/kernels/mrf-edges.js";
 import { buildDbm, type DbmArchitecture } from "../../src/graph/dbm.js";
 import type { Graph } from "../../src/graph/ir.js";
 import { buildPatchNet, buildPurohit, buildUNet, type PatchNetArchitecture, type UNetArchitecture } from "../../src/graph/purohit.js";
@@ -235,5 +239,78 @@ async function overTextureLimit() {
   return { error, maxTextureSize: ctx.maxTextureSize, afterOk: after === 1024 };
 }
 
-(window as any).parity = { ops, network, renderer: ctx.renderer, counts: () => executor.counts() };
+/** A photo-like test card: two colour regions split by a wavy edge, with texture on the left. */
+function testCard(width: number, height: number, seed: number) {
+  const noise = randomNormal(width * height, seed);
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const p = y * width + x;
+      const right = x > width * 0.55 + 3 * Math.sin(y / 4);
+      const base = right ? [60, 110, 200] : [190, 150, 90];
+      for (let c = 0; c < 3; c++) data[p * 4 + c] = base[c] + (right ? 4 : 25) * noise[p];
+      data[p * 4 + 3] = 255;
+    }
+  return { width, height, data };
+}
+
+/** The MRF graph on a test card and a soft ramp map: WebGL vs CPU at every pass. */
+function mrfLayers(height: number, width: number, seed: number): ParityResult[] {
+  const card = testCard(width, height, seed);
+  const map = { shape: [1, height, width, 1] as Shape, data: Float32Array.from({ length: height * width }, (_, p) => 1 / (1 + Math.exp(-((p % width) - width / 2) / 4))) };
+  const rgb = rgbTensor(card);
+  const graph = buildMrf(height, width, { lambda: 1, beta: contrastBeta(rgb), iterations: 20, damping: 0.5 });
+  const all = graph.nodes.map((n) => n.name);
+  const gpu = executor.run(graph, new Map(), [map, rgb], all);
+  const cpu = runCpu(graph, new Map(), [map, rgb], all);
+  return all.map((t) => result(`mrf ${t}`, gpu.get(t)!, cpu.get(t)!));
+}
+
+/** Magnification's graph on a test card: WebGL vs CPU at every pass. */
+function magnifyLayers(height: number, width: number, seed: number): ParityResult[] {
+  const card = testCard(width, height, seed);
+  const map = { shape: [1, height, width, 1] as Shape, data: Float32Array.from({ length: height * width }, (_, p) => (p % width) / width) };
+  const { graph, params, inputs } = planMagnify(card, map, { strength: 0.05 });
+  const all = graph.nodes.map((n) => n.name);
+  const gpu = executor.run(graph, params, inputs, all);
+  executor.release(params);
+  const cpu = runCpu(graph, params, inputs, all);
+  return all.map((t) => result(`magnify ${t}`, gpu.get(t)!, cpu.get(t)!));
+}
+
+const agreement = (a: Uint8Array, b: Uint8Array) => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0) / a.length;
+
+/**
+ * Segmentation and magnification through the public API on a real photo
+ * (RGBA served at /samples/photo.rgba) with the shipped DBM: the GPU's
+ * mean-field masks against the CPU's mean-field and exact graph-cut masks,
+ * and the magnified images against the CPU's.
+ */
+async function applications(width: number, height: number, workingSize: number) {
+  const photo = { width, height, data: new Uint8ClampedArray(await (await fetch("/samples/photo.rgba")).arrayBuffer()) };
+  const weights = await fetchBytes("/weights/dbm.safetensors");
+  const gpuModel = await loadModel(weights, { backend: "webgl", workingSize });
+  const cpuModel = await loadModel(weights, { backend: "cpu", workingSize });
+  const gpu = gpuModel.segment(photo);
+  const cpu = cpuModel.segment(photo);
+  const exact = cpuModel.segment(photo, { solver: "graphcut" });
+  const gpuMagnified = gpuModel.magnify(photo).image;
+  const cpuMagnified = cpuModel.magnify(photo).image;
+  let maxByteDiff = 0;
+  for (let i = 0; i < gpuMagnified.data.length; i++) maxByteDiff = Math.max(maxByteDiff, Math.abs(gpuMagnified.data[i] - cpuMagnified.data[i]));
+  const counts = gpuModel.glObjectCounts();
+  gpuModel.dispose();
+  return {
+    gpuVsCpuMeanField: agreement(gpu.mask.data, cpu.mask.data),
+    gpuMeanFieldVsGraphCut: agreement(gpu.mask.data, exact.mask.data),
+    blurredShare: gpu.mask.data.reduce((n, v) => n + v, 0) / gpu.mask.data.length,
+    mapMaxAbsError: compare(gpu.map.data, cpu.map.data, FP32_TOLERANCE).maxAbsError,
+    magnifyMaxByteDiff: maxByteDiff,
+    gpuMrfMs: gpu.mrfMs,
+    cpuGraphCutMs: exact.mrfMs,
+    counts,
+  };
+}
+
+(window as any).parity = { ops, network, mrfLayers, magnifyLayers, applications, renderer: ctx.renderer, counts: () => executor.counts() };
 (window as any).reliability = { leaks, determinism, contextLoss, missingFeatures, shaderFailure, overTextureLimit };
