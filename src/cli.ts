@@ -1,56 +1,80 @@
 /**
- * The blurmap command line.
- *
- *   blurmap map <images...> [--model dbm|purohit] [--backend cpu|webgl] [--out DIR]
- *   blurmap eval --images DIR --masks DIR [--maps DIR] [--svg FILE]
+ * The blurmap command line: map, segment, magnify, rank, eval, bench.
+ * `blurmap --help` and `blurmap <command> --help` say what each does.
  *
  * Exit codes: 0 all done; 1 some inputs failed (the rest were still written);
- * 2 bad usage or the model could not be loaded.
+ * 2 bad usage, or the model or benchmark could not start.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, extname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import type { MagnifyOptions } from "./apps/magnify.js";
+import type { MrfSolver, SegmentOptions } from "./apps/segment.js";
 import { countImage, prCurveSvg, score } from "./eval/metrics.js";
-import { encodeMapPng } from "./image/decode.js";
-import { blurDegree, type ModelKind } from "./model.js";
+import { encodeMapPng, encodeRgbaPng } from "./image/decode.js";
+import { blurDegree, type Job, type JobResult, type ModelKind } from "./model.js";
 import { defaultWeightPaths, readImageFile } from "./node.js";
-import { openRunner, type MapRunner } from "./node/runners.js";
+import { openRunner, type MapRunner, type RunnerBackend } from "./node/runners.js";
 
-const USAGE = `blurmap: per-pixel blur maps (1 = blurred) from photos.
-
-usage:
-  blurmap map <images...> [options]   write <out>/<name>.png for each image:
-                                      8-bit greyscale, white = blurred, same size
-  blurmap rank <images...> [options]  order photos from sharpest to blurriest by
-                                      blur degree S = mean of the map (DBM §V-A)
-  blurmap eval --images DIR --masks DIR [options]
-                                      score maps against masks (white = blurred):
-                                      ODS/OIS F (β²=0.3 and β=1), AP, MAE, PR curve
-options:
+const MODEL_OPTIONS = `model options (map, segment, magnify, rank, eval):
   --model dbm|purohit      network (default dbm)
-  --backend cpu|webgl      cpu: plain TypeScript in Node; webgl: the GPU through
-                           headless Chromium (default cpu)
-  --weights FILE           weights file(s) instead of the shipped ones (repeat for purohit)
+  --backend auto|cpu|webgl auto (default): WebGL through headless Chromium when it
+                           has a hardware GPU, else the CPU path (faster than a
+                           software renderer); cpu: plain TypeScript in Node
+  --weights FILE           weights file(s) instead of the shipped fp16 ones (repeat for purohit)
   --patch-stride N         purohit: step between 30×30 patches (default 15)
   --working-size N         shrink images whose long side is over N px before the
                            network, map scaled back (default 640; 0 = native size)
-  --json                   machine-readable output
-  -h, --help               this help
-map:
-  --out DIR                output folder (default ./blurmap-maps)
-eval:
-  --maps DIR               score these maps (8-bit PNG, white = blurred) instead of running a model
-  --invert-masks           masks are white = sharp (DUT-DBD style)
-  --svg FILE               write the precision-recall curve
-  --limit N                only the first N images (sorted by name)
+  --json                   one JSON object per line on stdout, for scripts
+  -h, --help               help`;
+
+const HELP: Record<string, string> = {
+  map: `blurmap map <images...> [--out DIR]
+  Writes DIR/<name>.png for each image (default DIR: ./blurmap-maps): the blur
+  map, 8-bit greyscale, white = blurred, the image's size. Prints the blur degree.`,
+  segment: `blurmap segment <images...> [--out DIR] [--solver meanfield|graphcut] [--smoothness λ] [--iterations N]
+  Writes DIR/<name>.png for each image (default DIR: ./blurmap-masks): a binary
+  mask, white = blurred, from the map refined by an MRF (unaries from the map,
+  contrast-sensitive Potts terms from the photo). meanfield (default) runs on the
+  backend; graphcut is the exact minimum cut, on the CPU. λ default 1 (0 = the
+  map thresholded at 0.5); mean-field passes default 20.`,
+  magnify: `blurmap magnify <images...> [--out DIR] [--strength S]
+  Writes DIR/<name>.png for each image (default DIR: ./blurmap-magnified): the
+  photo with more defocus where the map says it is already blurred, sharp
+  regions untouched. S: σ of the added blur as a fraction of the long side
+  (default 0.01).`,
+  rank: `blurmap rank <images...>
+  Orders photos from sharpest to blurriest by blur degree S = mean of the map
+  (DBM §V-A) and prints S for each.`,
+  eval: `blurmap eval --images DIR --masks DIR [--maps DIR] [--invert-masks] [--svg FILE] [--limit N]
+  Scores maps against masks (white = blurred, same file names): ODS/OIS F at
+  β²=0.3 and β=1, AP, MAE. --maps scores existing maps (8-bit PNG) instead of
+  running a model; --invert-masks for masks that are white = sharp (DUT-DBD);
+  --svg writes the precision-recall curve.`,
+  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--layers] [--runs N] [--cpu-size N] [--json FILE]
+  Benchmarks in headless Chromium: the fragment pipeline's peak multiply-add
+  rate and bandwidth, every conv layer at its real shape, end to end (first run
+  and steady-state median), TensorFlow.js WebGL on the same graph and weights,
+  and the CPU path against PyTorch (DBM at --cpu-size, default 384). Sizes
+  default to 256..1024 on a hardware GPU, 256 on a software renderer; runs
+  (steady-state, median) default to 3. Prints a Markdown table; --json writes
+  the results. See bench/README.md.`,
+};
+
+const USAGE = `blurmap: per-pixel blur maps (1 = blurred) from photos, and what they are good for.
+
+usage: blurmap <command> [options]; blurmap <command> --help for one command
+${Object.values(HELP).map((h) => `\n${h}`).join("\n")}
+
+${MODEL_OPTIONS}
 `;
 
 class UsageError extends Error {}
 
 const OPTIONS = {
-  model: { type: "string", default: "dbm" },
-  backend: { type: "string", default: "cpu" },
-  out: { type: "string", default: "blurmap-maps" },
+  model: { type: "string" },
+  backend: { type: "string", default: "auto" },
+  out: { type: "string" },
   weights: { type: "string", multiple: true },
   "patch-stride": { type: "string" },
   "working-size": { type: "string" },
@@ -62,21 +86,40 @@ const OPTIONS = {
   "invert-masks": { type: "boolean", default: false },
   svg: { type: "string" },
   limit: { type: "string" },
+  solver: { type: "string" },
+  smoothness: { type: "string" },
+  iterations: { type: "string" },
+  strength: { type: "string" },
+  size: { type: "string" },
+  compare: { type: "string" },
+  layers: { type: "boolean", default: false },
+  runs: { type: "string" },
+  "cpu-size": { type: "string" },
+  "json-file": { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  // `bench --json FILE` takes a file; elsewhere --json is a switch.
+  const args = argv[0] === "bench" ? argv.map((a) => (a === "--json" ? "--json-file" : a)) : argv;
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: OPTIONS });
   const [command, ...rest] = positionals;
-  if (values.help || !command) {
+  if (!command) {
     process.stdout.write(USAGE);
     return values.help ? 0 : 2;
   }
-  if (command === "map") return mapCommand(rest, values);
+  if (!(command in HELP)) throw new UsageError(`unknown command "${command}" (commands: ${Object.keys(HELP).join(", ")})`);
+  if (values.help) {
+    process.stdout.write(`${HELP[command]}\n\n${command === "bench" ? "" : `${MODEL_OPTIONS}\n`}`);
+    return 0;
+  }
+  if (command === "map") return imageCommand(rest, values, { task: "map" }, "blurmap-maps");
+  if (command === "segment") return imageCommand(rest, values, { task: "segment", options: segmentOptions(values) }, "blurmap-masks");
+  if (command === "magnify") return imageCommand(rest, values, { task: "magnify", options: magnifyOptions(values) }, "blurmap-magnified");
   if (command === "rank") return rankCommand(rest, values);
   if (command === "eval") return evalCommand(rest, values);
-  throw new UsageError(`unknown command "${command}" (commands: map, rank, eval)`);
+  return benchCommand(rest, values);
 }
 
 function positiveInt(value: string | undefined, flag: string): number | undefined {
@@ -86,12 +129,31 @@ function positiveInt(value: string | undefined, flag: string): number | undefine
   return n;
 }
 
+function nonNegative(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(value.trim() !== "" && Number.isFinite(n) && n >= 0)) throw new UsageError(`${flag} must be a number ≥ 0, got "${value}"`);
+  return n;
+}
+
+function segmentOptions(values: Values): SegmentOptions {
+  const solver = values.solver ?? "meanfield";
+  if (solver !== "meanfield" && solver !== "graphcut") throw new UsageError(`--solver must be meanfield or graphcut, got "${solver}"`);
+  return { solver: solver as MrfSolver, smoothness: nonNegative(values.smoothness, "--smoothness"), iterations: positiveInt(values.iterations, "--iterations") };
+}
+
+function magnifyOptions(values: Values): MagnifyOptions {
+  const strength = nonNegative(values.strength, "--strength");
+  if (strength !== undefined && !(strength > 0 && strength <= 0.2)) throw new UsageError(`--strength must be in (0, 0.2], got "${values.strength}"`);
+  return { strength };
+}
+
 /** Opens the model the options name, warning loudly when only test fixtures are installed. */
 async function openModel(values: Values): Promise<MapRunner> {
-  const kind = values.model as ModelKind;
+  const kind = (values.model ?? "dbm") as ModelKind;
   if (kind !== "dbm" && kind !== "purohit") throw new UsageError(`--model must be dbm or purohit, got "${values.model}"`);
-  const backend = values.backend;
-  if (backend !== "cpu" && backend !== "webgl") throw new UsageError(`--backend must be cpu or webgl, got "${backend}"`);
+  const backend = values.backend as RunnerBackend;
+  if (backend !== "cpu" && backend !== "webgl" && backend !== "auto") throw new UsageError(`--backend must be auto, cpu or webgl, got "${backend}"`);
   const patchStride = positiveInt(values["patch-stride"], "--patch-stride");
   const workingSize = values["working-size"] === "0" ? 0 : positiveInt(values["working-size"], "--working-size");
   let weightPaths = values.weights ?? [];
@@ -105,7 +167,9 @@ async function openModel(values: Values): Promise<MapRunner> {
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
   }
-  return openRunner(backend, weightPaths, { patchStride, workingSize });
+  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize });
+  if (runner.reason && !values.json) process.stderr.write(`blurmap: backend ${runner.backend}: ${runner.reason}\n`);
+  return runner;
 }
 
 function errorFor(file: string, e: unknown): string {
@@ -113,40 +177,64 @@ function errorFor(file: string, e: unknown): string {
   return raw.startsWith(file) ? raw : `${file}: ${raw}`;
 }
 
-async function mapCommand(images: string[], values: Values): Promise<number> {
-  if (images.length === 0) throw new UsageError("map: no images given");
-  const outDir = resolve(values.out!);
+/** A one-line progress bar on stderr, only when a person is watching and there is more than one image. */
+function progress(done: number, total: number, label: string): void {
+  if (!process.stderr.isTTY || total < 2) return;
+  const width = 24;
+  const filled = Math.round((done / total) * width);
+  const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}`;
+  process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 80) - 1).padEnd(Math.min(79, (process.stderr.columns ?? 80) - 1))}${done === total ? "\n" : ""}`);
+}
+
+/** map, segment, magnify: one PNG per image into --out, never over an input or another output of this run. */
+async function imageCommand(images: string[], values: Values, job: Job, defaultOut: string): Promise<number> {
+  if (images.length === 0) throw new UsageError(`${job.task}: no images given`);
+  const outDir = resolve(values.out ?? defaultOut);
   const inputs = new Set(images.map((i) => resolve(i)));
   const written = new Map<string, string>(); // output -> the input it was made from, this run
   const runner = await openModel(values);
   let failed = 0;
   try {
     mkdirSync(outDir, { recursive: true });
-    for (const file of images) {
+    for (const [i, file] of images.entries()) {
+      progress(i, images.length, basename(file));
       const target = join(outDir, `${basename(file, extname(file))}.png`);
       try {
         if (inputs.has(target)) throw new Error(`output ${target} would overwrite an input image; choose another --out`);
-        if (written.has(target)) throw new Error(`output ${target} was already written for ${written.get(target)} (same file name); map them into separate --out folders`);
+        if (written.has(target)) throw new Error(`output ${target} was already written for ${written.get(target)} (same file name); use separate --out folders`);
         const image = readImageFile(file);
         const started = performance.now();
-        const map = await runner.run(image);
-        const ms = performance.now() - started;
-        writeAtomically(target, encodeMapPng(map));
+        const result = await runner.run(image, job);
+        const ms = Math.round(performance.now() - started);
+        writeAtomically(target, encodeResult(job, result));
         written.set(target, file);
-        const degree = blurDegree(map);
-        const report = { input: file, output: target, width: image.width, height: image.height, model: runner.kind, backend: runner.backend, ms: Math.round(ms), blur_degree: Number(degree.toFixed(4)) };
-        process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${file} -> ${target} (${image.width}×${image.height}, ${report.ms} ms, blur degree ${report.blur_degree})\n`);
+        const report = { input: file, output: target, width: image.width, height: image.height, model: runner.kind, backend: runner.backend, ms, ...summary(result) };
+        const extra = report.blurred_share === undefined ? "" : `, blurred ${(100 * report.blurred_share).toFixed(1)}%`;
+        process.stdout.write(values.json ? `${JSON.stringify(report)}\n` : `${file} -> ${target} (${image.width}×${image.height}, ${ms} ms, blur degree ${report.blur_degree}${extra})\n`);
       } catch (e) {
         failed++;
         const message = errorFor(file, e);
-        process.stderr.write(values.json ? `${JSON.stringify({ input: file, error: message })}\n` : `blurmap: ${message}\n`);
+        process.stderr.write(values.json ? `${JSON.stringify({ input: file, error: message })}\n` : `\rblurmap: ${message}\n`);
       }
     }
+    progress(images.length, images.length, "done");
   } finally {
     await runner.close();
   }
   if (failed) process.stderr.write(`blurmap: ${failed} of ${images.length} image(s) failed\n`);
   return failed ? 1 : 0;
+}
+
+function encodeResult(job: Job, r: JobResult): Uint8Array {
+  if (job.task === "segment") return encodeMapPng({ ...r.mask!, data: Float32Array.from(r.mask!.data) });
+  if (job.task === "magnify") return encodeRgbaPng(r.image!);
+  return encodeMapPng(r.map);
+}
+
+function summary(r: JobResult): { blur_degree: number; blurred_share?: number } {
+  const blur_degree = Number(blurDegree(r.map).toFixed(4));
+  if (!r.mask) return { blur_degree };
+  return { blur_degree, blurred_share: Number((r.mask.data.reduce((n, v) => n + v, 0) / r.mask.data.length).toFixed(4)) };
 }
 
 async function rankCommand(images: string[], values: Values): Promise<number> {
@@ -156,18 +244,18 @@ async function rankCommand(images: string[], values: Values): Promise<number> {
   let failed = 0;
   try {
     for (const [i, file] of images.entries()) {
+      progress(i, images.length, basename(file));
       try {
-        ranked.push({ image: file, blur_degree: blurDegree(await runner.run(readImageFile(file))) });
+        ranked.push({ image: file, blur_degree: blurDegree((await runner.run(readImageFile(file))).map) });
       } catch (e) {
         failed++;
-        process.stderr.write(`blurmap: ${errorFor(file, e)}\n`);
+        process.stderr.write(`\rblurmap: ${errorFor(file, e)}\n`);
       }
-      if (!values.json && process.stderr.isTTY) process.stderr.write(`\rrank ${i + 1}/${images.length}`);
     }
+    progress(images.length, images.length, "done");
   } finally {
     await runner.close();
   }
-  if (!values.json && process.stderr.isTTY) process.stderr.write("\n");
   ranked.sort((a, b) => a.blur_degree - b.blur_degree);
   if (values.json) process.stdout.write(`${JSON.stringify({ model: runner.kind, sharpest_first: ranked })}\n`);
   else for (const [i, r] of ranked.entries()) process.stdout.write(`${String(i + 1).padStart(3)}  S=${r.blur_degree.toFixed(4)}  ${r.image}\n`);
@@ -196,6 +284,7 @@ async function evalCommand(rest: string[], values: Values): Promise<number> {
   const started = performance.now();
   try {
     for (const [i, file] of images.entries()) {
+      progress(i, images.length, file);
       const stem = basename(file, extname(file));
       const maskImage = readImageFile(masks.get(stem)!);
       const mask = Array.from({ length: maskImage.width * maskImage.height }, (_, p) => (maskImage.data[p * 4] >= 128) !== values["invert-masks"]);
@@ -204,7 +293,7 @@ async function evalCommand(rest: string[], values: Values): Promise<number> {
         const image = readImageFile(join(values.images, file));
         if (image.width !== maskImage.width || image.height !== maskImage.height)
           throw new Error(`${file} is ${image.width}×${image.height} but its mask is ${maskImage.width}×${maskImage.height}`);
-        map = (await runner.run(image)).data;
+        map = (await runner.run(image)).map.data;
       } else {
         const mapImage = readImageFile(join(values.maps!, `${stem}.png`));
         if (mapImage.width !== maskImage.width || mapImage.height !== maskImage.height)
@@ -212,19 +301,19 @@ async function evalCommand(rest: string[], values: Values): Promise<number> {
         map = Array.from({ length: mapImage.width * mapImage.height }, (_, p) => mapImage.data[p * 4] / 255);
       }
       counts.push(countImage(map, mask));
-      if (!values.json && process.stderr.isTTY) process.stderr.write(`\reval ${i + 1}/${images.length}`);
     }
+    progress(images.length, images.length, "done");
   } finally {
     await runner?.close();
   }
   const s = score(counts);
   const source = runner ? `${runner.kind} on ${runner.backend}` : `maps in ${values.maps}`;
   if (values.svg) writeAtomically(values.svg, new TextEncoder().encode(prCurveSvg(s, `${source}, ${s.images} images`)));
-  const { curve: _curve, ...summary } = s;
-  if (values.json) process.stdout.write(`${JSON.stringify({ source, ...summary, seconds: (performance.now() - started) / 1000 })}\n`);
+  const { curve: _curve, ...scores } = s;
+  if (values.json) process.stdout.write(`${JSON.stringify({ source, ...scores, seconds: (performance.now() - started) / 1000 })}\n`);
   else
     process.stdout.write(
-      `${process.stderr.isTTY ? "\n" : ""}${source}, ${s.images} images\n` +
+      `${source}, ${s.images} images\n` +
         `  ODS F(β²=0.3) ${s.odsF.toFixed(4)} (threshold ${s.odsThreshold.toFixed(3)})   OIS F(β²=0.3) ${s.oisF.toFixed(4)}\n` +
         `  ODS F(β=1)    ${s.odsF1.toFixed(4)}   OIS F(β=1)    ${s.oisF1.toFixed(4)}\n` +
         `  AP ${s.ap.toFixed(4)}   MAE ${s.mae.toFixed(4)}\n`,
@@ -232,7 +321,20 @@ async function evalCommand(rest: string[], values: Values): Promise<number> {
   return 0;
 }
 
-/** Temp file + rename: a reader never sees a half-written PNG, and a failure leaves any old file intact. */
+async function benchCommand(rest: string[], values: Values): Promise<number> {
+  if (rest.length) throw new UsageError(`bench takes no positional arguments (got "${rest[0]}")`);
+  const { parseBenchOptions, runBench } = await import("../bench/run.js");
+  let options;
+  try {
+    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, layers: values.layers, runs: values.runs, cpuSize: values["cpu-size"], json: values["json-file"] });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  await runBench(options);
+  return 0;
+}
+
+/** Temp file + rename: a reader never sees a half-written file, and a failure leaves any old file intact. */
 function writeAtomically(target: string, bytes: Uint8Array): void {
   const tmp = `${target}.tmp-${process.pid}`;
   try {

@@ -11,8 +11,10 @@
 import { BlurMapModel, type ModelOptions } from "./model.js";
 import { readWeightsFile } from "./weights/load.js";
 
-export { BlurMapModel, blurDegree } from "./model.js";
-export type { Backend, BlurMap, ModelKind, ModelOptions, RunResult } from "./model.js";
+export { BlurMapModel, blurDegree, runJob, MINIMUM_SIDE } from "./model.js";
+export type { Backend, BlurMap, Job, JobResult, ModelKind, ModelOptions, RunResult } from "./model.js";
+export type { BlurMask, MrfSolver, Segmentation, SegmentOptions } from "./apps/segment.js";
+export type { MagnifyOptions } from "./apps/magnify.js";
 export { shrinkToFit, type RgbaImage } from "./image/preprocess.js";
 export { readWeightsFile } from "./weights/load.js";
 export { WeightsError } from "./weights/safetensors.js";

@@ -12,7 +12,7 @@ import { resizeBilinear } from "./kernels/resize-bilinear.js";
 import type { Tensor } from "./kernels/kernel.js";
 import { createGpuContext } from "./webgl/context.js";
 import { planMagnify, toRgbaImage, type MagnifyOptions } from "./apps/magnify.js";
-import { segmentMap, thresholdMask, type Segmentation, type SegmentOptions } from "./apps/segment.js";
+import { segmentMap, thresholdMask, type BlurMask, type Segmentation, type SegmentOptions } from "./apps/segment.js";
 import { bindWeights, type WeightsFile } from "./weights/bind.js";
 import type { Normalisation } from "./weights/metadata.js";
 
@@ -42,6 +42,27 @@ export interface BlurMap {
   readonly width: number;
   readonly height: number;
   readonly data: Float32Array;
+}
+
+/** What to do with an image: one call shape for the CLI, the demo page and the headless-Chromium bridge. */
+export type Job =
+  | { readonly task: "map" }
+  | { readonly task: "segment"; readonly options?: SegmentOptions }
+  | { readonly task: "magnify"; readonly options?: MagnifyOptions };
+
+export interface JobResult {
+  readonly map: BlurMap;
+  /** segment: 1 = blurred. */
+  readonly mask?: BlurMask;
+  /** magnify: the photo with the blurred regions blurred more. */
+  readonly image?: RgbaImage;
+}
+
+export function runJob(model: BlurMapModel, image: RgbaImage, job: Job): JobResult {
+  if (job.task === "segment") return model.segment(image, job.options);
+  if (job.task === "magnify") return model.magnify(image, job.options);
+  if (job.task === "map") return { map: model.run(image).map };
+  throw new Error(`blurmap: unknown task "${(job as { task: string }).task}" (expected map, segment or magnify)`);
 }
 
 /** A one-channel tensor [1, h, w, 1] at the image's size (unchanged when it already is). */
@@ -193,9 +214,14 @@ export class BlurMapModel {
     this.disposed = true;
   }
 
+  /** Where it runs: the GL renderer string on "webgl", "cpu" otherwise. */
+  get device(): string {
+    return this.executor ? this.executor.ctx.renderer : "cpu";
+  }
+
   /** GL objects held (0 on the CPU backend); for leak checks. */
-  glObjectCounts(): { textures: number; framebuffers: number; programs: number } {
-    return this.executor?.counts() ?? { textures: 0, framebuffers: 0, programs: 0 };
+  glObjectCounts(): { textures: number; framebuffers: number; programs: number; activationBytes: number; weightBytes: number } {
+    return this.executor?.counts() ?? { textures: 0, framebuffers: 0, programs: 0, activationBytes: 0, weightBytes: 0 };
   }
 
   /** The architecture a weights file declares (readModelInfo has checked it matches the model name). */

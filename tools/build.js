@@ -9,6 +9,7 @@ const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true,
 await Promise.all([
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/blurmap.js", platform: "browser", minify: true }),
   build({ ...common, entryPoints: ["test/browser/page.ts"], outfile: "dist/test-page.js", platform: "browser" }),
+  build({ ...common, entryPoints: ["bench/page.ts"], outfile: "dist/bench-page.js", platform: "browser" }),
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.js", platform: "node", packages: "external" }),
   build({
     ...common,

@@ -40,7 +40,7 @@ for (const file of readdirSync(SRC).filter((f) => /\.(jpe?g|png)$/i.test(f)).sor
   const degrees: string[] = [];
   for (const [p, [kind, runner]] of runners.entries()) {
     const started = performance.now();
-    const map = await runner.run(image);
+    const { map } = await runner.run(image);
     const v = (i: number) => Math.round(Math.min(1, Math.max(0, map.data[i])) * 255);
     put(p + 1, (i) => [v(i), v(i), v(i)]);
     degrees.push(`${kind} S=${blurDegree(map).toFixed(3)} (${((performance.now() - started) / 1000).toFixed(1)} s)`);

@@ -30,12 +30,16 @@ interface PooledTexture {
  */
 const POOL_IDLE_RUNS = 2;
 
+/** RGBA32F. */
+const BYTES_PER_TEXEL = 16;
+
 export class WebGLExecutor {
   private readonly programs: ProgramCache;
   private readonly pool: PooledTexture[] = [];
   /** Packed weights, per params object, per node and input shape. */
   private readonly weights = new Map<Params, Map<string, Record<string, WebGLTexture>>>();
   private runs = 0;
+  private readonly weightBytes = new WeakMap<WebGLTexture, number>();
 
   constructor(readonly ctx: GpuContext) {
     this.programs = new ProgramCache(ctx);
@@ -46,10 +50,14 @@ export class WebGLExecutor {
     canvas.addEventListener("webglcontextrestored", () => this.forgetLostObjects());
   }
 
-  /** Returns the graph output and every tensor named in `keep`. */
-  run(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = []): Map<string, Tensor> {
+  /**
+   * Returns the graph output and every tensor named in `keep`. `profile`, for
+   * benchmarks, is told each node's time; to measure it the executor waits for
+   * the GPU after every pass (a one-texel readback), which costs a little.
+   */
+  run(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = [], profile?: (node: Node, ms: number) => void): Map<string, Tensor> {
     this.checkContext();
-    const result = this.runPasses(graph, params, inputs, keep);
+    const result = this.runPasses(graph, params, inputs, keep, profile);
     // A context lost during the run makes reads return zeros: never hand those back as a map.
     this.checkContext();
     return result;
@@ -67,7 +75,7 @@ export class WebGLExecutor {
     this.programs.forget();
   }
 
-  private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[]): Map<string, Tensor> {
+  private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[], profile?: (node: Node, ms: number) => void): Map<string, Tensor> {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
     const plan = planTextures(graph, keep);
@@ -86,13 +94,28 @@ export class WebGLExecutor {
       const layout = textureLayout(inputs[i].shape);
       uploadTexture(this.ctx, textureOf(name).texture, layout.width, layout.height, packTexture(inputs[i].data, layout));
     });
-    for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf);
+    if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf);
+    else {
+      // Weights are packed and uploaded on a node's first run: time a warm pass only when asked twice.
+      this.waitForGpu(textureOf(graph.inputs[0]).framebuffer);
+      for (const node of graph.nodes) {
+        const started = performance.now();
+        this.runNode(graph, node, params.get(node.name), textureOf);
+        this.waitForGpu(textureOf(node.name).framebuffer);
+        profile(node, performance.now() - started);
+      }
+    }
 
     return new Map([...new Set([...keep, graph.output])].map((t) => {
       const layout = textureLayout(graph.shapes.get(t)!);
       const texels = readFramebuffer(this.ctx, textureOf(t).framebuffer, layout.width, layout.height);
       return [t, { shape: layout.shape, data: unpackTexture(texels, layout) }];
     }));
+  }
+
+  /** Blocks until the GPU has finished writing `fb` (reads one texel back). */
+  private waitForGpu(fb: WebGLFramebuffer): void {
+    readFramebuffer(this.ctx, fb, 1, 1);
   }
 
   private newPooledTexture(width: number, height: number): PooledTexture {
@@ -159,18 +182,27 @@ export class WebGLExecutor {
     let textures = byNode.get(key);
     if (!textures) {
       textures = {};
-      for (const [name, packed] of Object.entries(pack(params, node.attrs, inputShapes)))
+      for (const [name, packed] of Object.entries(pack(params, node.attrs, inputShapes))) {
         textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`);
+        this.weightBytes.set(textures[name], packed.width * packed.height * BYTES_PER_TEXEL);
+      }
       byNode.set(key, textures);
     }
     return textures;
   }
 
-  /** GL objects this executor holds now (for leak checks). */
-  counts(): { textures: number; framebuffers: number; programs: number } {
+  /** GL objects this executor holds now (for leak checks), and the bytes its textures take. */
+  counts(): { textures: number; framebuffers: number; programs: number; activationBytes: number; weightBytes: number } {
     let weightTextures = 0;
-    for (const byNode of this.weights.values()) for (const t of byNode.values()) weightTextures += Object.keys(t).length;
-    return { textures: this.pool.length + weightTextures, framebuffers: this.pool.length, programs: this.programs.size };
+    let weightBytes = 0;
+    for (const byNode of this.weights.values())
+      for (const t of byNode.values())
+        for (const tex of Object.values(t)) {
+          weightTextures++;
+          weightBytes += this.weightBytes.get(tex) ?? 0;
+        }
+    const activationBytes = this.pool.reduce((sum, p) => sum + p.width * p.height * BYTES_PER_TEXEL, 0);
+    return { textures: this.pool.length + weightTextures, framebuffers: this.pool.length, programs: this.programs.size, activationBytes, weightBytes };
   }
 
   dispose(): void {

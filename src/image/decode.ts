@@ -107,3 +107,13 @@ export function encodeMapPng(map: { width: number; height: number; data: Float32
   png.data = grey;
   return PNG.sync.write(png, { colorType: 0, inputColorType: 0, inputHasAlpha: false, bitDepth: 8 });
 }
+
+/** An RGBA image -> PNG bytes: RGB when every pixel is opaque, RGBA otherwise. */
+export function encodeRgbaPng(image: RgbaImage): Uint8Array {
+  let opaque = true;
+  for (let i = 3; i < image.data.length && opaque; i += 4) opaque = image.data[i] === 255;
+  const colorType = opaque ? 2 : 6;
+  const png = new PNG({ width: image.width, height: image.height, colorType, inputColorType: 6, bitDepth: 8, inputHasAlpha: true });
+  png.data = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
+  return PNG.sync.write(png, { colorType, inputColorType: 6, inputHasAlpha: true, bitDepth: 8 });
+}

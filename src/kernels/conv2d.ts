@@ -157,6 +157,10 @@ export function convPassSource(act: Activation, transposed: boolean): string {
          if (t${axis} < 0 || t${axis} % u_stride.${i} != 0) continue;
          int i${axis} = t${axis} / u_stride.${i};`
       : `int i${axis} = o.${axis} * u_stride.${i} - u_pad.${i} + ${k} * u_dilation.${i};`;
+  // With stride s and no dilation only every s-th tap of a transposed conv lands
+  // on an input pixel: start at the first one and step by s instead of testing all.
+  const first = (axis: "y" | "z", i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? (o.${axis} + u_pad.${i}) % u_stride.${i} : 0` : "0");
+  const step = (i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? u_stride.${i} : 1` : "1");
   return `
 uniform sampler2D u_weights;
 uniform sampler2D u_bias;
@@ -165,10 +169,11 @@ ${activationGlsl(act)}
 vec4 run(ivec4 o) {
   vec4 acc = texelFetch(u_bias, ivec2(o.w, 0), 0);
   int groupsIn = (u_in0_shape.w + 3) / 4;
-  for (int ky = 0; ky < u_kernel.x; ky++) {
+  int stepY = ${step("x")}, stepX = ${step("y")};
+  for (int ky = ${first("y", "x")}; ky < u_kernel.x; ky += stepY) {
     ${inputCoord("y", "x", "ky")}
     if (iy < 0 || iy >= u_in0_shape.y) continue;
-    for (int kx = 0; kx < u_kernel.y; kx++) {
+    for (int kx = ${first("z", "y")}; kx < u_kernel.y; kx += stepX) {
       ${inputCoord("z", "y", "kx")}
       if (iz < 0 || iz >= u_in0_shape.z) continue;
       int wx = (ky * u_kernel.y + kx) * groupsIn * 4;

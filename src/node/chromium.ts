@@ -16,6 +16,11 @@ export function chromiumPath(): string {
   return found;
 }
 
+/** Scripts must come as JavaScript for the page to run them; everything else is plain bytes. */
+function contentType(path: string): string {
+  return path.endsWith(".js") ? "text/javascript" : "application/octet-stream";
+}
+
 export class ChromiumPage {
   private constructor(
     private readonly browser: Browser,
@@ -25,7 +30,7 @@ export class ChromiumPage {
 
   /** Makes `body` available to the page at URL path `path`. */
   serve(path: string, body: Uint8Array): void {
-    this.served.set(path, { body, type: "application/octet-stream" });
+    this.served.set(path, { body, type: contentType(path) });
   }
 
   unserve(path: string): void {
@@ -41,6 +46,8 @@ export class ChromiumPage {
     const browser = await puppeteer.launch({
       executablePath: chromiumPath(),
       headless: true,
+      // Benchmarks and big images on a software renderer run for minutes inside one call.
+      protocolTimeout: 30 * 60 * 1000,
       // Chromium refuses to start its sandbox as root (as on CI machines); everyone else keeps it.
       args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
     });
@@ -50,7 +57,7 @@ export class ChromiumPage {
         ["/", { body: new TextEncoder().encode("<!doctype html><meta charset=utf-8><title>blurmap</title>"), type: "text/html" }],
         ["/bundle.js", { body: readFileSync(bundlePath), type: "text/javascript" }],
       ]);
-      for (const [path, body] of files) served.set(path, { body, type: "application/octet-stream" });
+      for (const [path, body] of files) served.set(path, { body, type: contentType(path) });
       await page.setRequestInterception(true);
       page.on("request", (req) => {
         const url = new URL(req.url());
@@ -74,10 +81,4 @@ export class ChromiumPage {
   async close(): Promise<void> {
     await this.browser.close();
   }
-}
-
-/** Float32Array <-> base64, for moving maps across the DevTools protocol. */
-export function floatsFromBase64(b64: string): Float32Array {
-  const bytes = Buffer.from(b64, "base64");
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }

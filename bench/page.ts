@@ -1,0 +1,228 @@
+// Runs inside headless Chromium (bundled to dist/bench-page.js): the fragment
+// pipeline's peak, per-layer and end-to-end timings of blurmap's WebGL
+// executor, and TensorFlow.js's WebGL backend on the same DBM graph and
+// weights. bench/run.ts drives it and writes the tables.
+import { runCpu, type BoundParams } from "../src/graph/cpu-executor.js";
+import { buildDbm, type DbmArchitecture } from "../src/graph/dbm.js";
+import type { Graph, Node } from "../src/graph/ir.js";
+import { buildPurohit, type PatchNetArchitecture, type UNetArchitecture } from "../src/graph/purohit.js";
+import { WebGLExecutor } from "../src/graph/webgl-executor.js";
+import type { Tensor } from "../src/kernels/kernel.js";
+import { textureLayout, type Shape } from "../src/kernels/layout.js";
+import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer } from "../src/webgl/context.js";
+import { bindWeights, type WeightsFile } from "../src/weights/bind.js";
+import { readWeightsFile } from "../src/weights/load.js";
+import { nodeFlops } from "./flops.js";
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function weightsFiles(kind: "dbm" | "purohit"): Promise<WeightsFile[]> {
+  const names = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
+  return Promise.all(names.map(async (n) => readWeightsFile(new Uint8Array(await (await fetch(`/weights/${n}`)).arrayBuffer()), n)));
+}
+
+function graphFor(kind: "dbm" | "purohit", files: WeightsFile[], size: number): Graph {
+  if (kind === "dbm") return buildDbm(size, size, files[0].info.architecture as DbmArchitecture);
+  return buildPurohit(size, size, files[0].info.architecture as PatchNetArchitecture, files[1].info.architecture as UNetArchitecture, { patchStride: 15 });
+}
+
+/** A deterministic photo-like input, normalised: smooth gradients plus a little texture. */
+function benchInput(size: number): Tensor {
+  const data = new Float32Array(size * size * 3);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++)
+      for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = Math.sin((x * (c + 1)) / 17) * Math.cos(y / 23) + 0.3 * Math.sin(x * y * 0.01);
+  return { shape: [1, size, size, 3], data };
+}
+
+/**
+ * Peak multiply-add rate: every fragment of a 1024×1024 pass runs `u_iterations`
+ * steps of 8 independent vec4 fused multiply-adds (so the compiler cannot fold
+ * or serialise them), and writes their sum. Bandwidth: every fragment sums 64
+ * texels of a 2048×2048 RGBA32F texture (64 MiB) at scattered addresses.
+ */
+function peak() {
+  const ctx = createGpuContext();
+  const programs = new ProgramCache(ctx);
+  const { gl } = ctx;
+  const side = 1024;
+  const target = createFloatTexture(ctx, side, side);
+  const fb = createFramebuffer(ctx, target);
+  const draw = (key: string, source: string, uniforms: (p: WebGLProgram) => void) => {
+    const info = programs.get(key, () => source);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
+    gl.viewport(0, 0, side, side);
+    gl.useProgram(info.program);
+    uniforms(info.program);
+    const started = performance.now();
+    gl.drawArrays(gl.TRIANGLES, 0, 3);
+    readFramebuffer(ctx, fb, 1, 1);
+    return performance.now() - started;
+  };
+  const madSource = `#version 300 es
+precision highp float;
+uniform int u_iterations;
+out vec4 colour;
+void main() {
+  vec4 a0 = gl_FragCoord.xyxy * 1e-4, a1 = a0 + 0.1, a2 = a0 + 0.2, a3 = a0 + 0.3, a4 = a0 + 0.4, a5 = a0 + 0.5, a6 = a0 + 0.6, a7 = a0 + 0.7;
+  vec4 m = vec4(0.9999, 0.9998, 0.9997, 0.9996), c = vec4(1e-5);
+  for (int i = 0; i < u_iterations; i++) {
+    a0 = a0 * m + c; a1 = a1 * m + c; a2 = a2 * m + c; a3 = a3 * m + c;
+    a4 = a4 * m + c; a5 = a5 * m + c; a6 = a6 * m + c; a7 = a7 * m + c;
+  }
+  colour = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}`;
+  const iterations = /swiftshader/i.test(ctx.renderer) ? 64 : 4096;
+  const setIterations = (p: WebGLProgram) => gl.uniform1i(gl.getUniformLocation(p, "u_iterations"), iterations);
+  draw("peak-mad", madSource, setIterations); // compile and warm up
+  const madMs = median([0, 1, 2].map(() => draw("peak-mad", madSource, setIterations)));
+  const flops = side * side * iterations * 8 * 4 * 2;
+
+  const texSide = 2048;
+  const source = createFloatTexture(ctx, texSide, texSide, new Float32Array(texSide * texSide * 4).fill(1));
+  const readSource = `#version 300 es
+precision highp float;
+uniform highp sampler2D u_src;
+out vec4 colour;
+void main() {
+  ivec2 p = ivec2(gl_FragCoord.xy);
+  vec4 sum = vec4(0.0);
+  for (int i = 0; i < 64; i++) sum += texelFetch(u_src, ivec2((p.x * 2 + (i & 1)) & 2047, (p.y * 2 + i / 2 * 64) & 2047), 0);
+  colour = sum;
+}`;
+  const bindSource = (p: WebGLProgram) => {
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, source);
+    gl.uniform1i(gl.getUniformLocation(p, "u_src"), 0);
+  };
+  draw("peak-read", readSource, bindSource);
+  const readMs = median([0, 1, 2].map(() => draw("peak-read", readSource, bindSource)));
+  const bytes = side * side * 64 * 16;
+  programs.dispose();
+  gl.deleteFramebuffer(fb);
+  gl.deleteTexture(target);
+  gl.deleteTexture(source);
+  return {
+    renderer: ctx.renderer,
+    timerQuery: gl.getExtension("EXT_disjoint_timer_query_webgl2") !== null,
+    gflops: flops / madMs / 1e6,
+    gbps: bytes / readMs / 1e6,
+  };
+}
+
+/**
+ * One model at one size through blurmap's executor: the first run on a fresh
+ * context (shader compile + weight upload + run), then `runs` more (median),
+ * and the texture bytes held; with `layers`, one more profiled run timing each pass.
+ */
+async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean) {
+  const files = await weightsFiles(kind);
+  const graph = graphFor(kind, files, size);
+  const params = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
+  const input = benchInput(size);
+  const executor = new WebGLExecutor(createGpuContext());
+  let started = performance.now();
+  const first = executor.run(graph, params, [input]).get(graph.output)!;
+  const msFirst = performance.now() - started;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    started = performance.now();
+    executor.run(graph, params, [input]);
+    times.push(performance.now() - started);
+  }
+  const perLayer: { name: string; op: string; ms: number; flops: number; shape: string }[] = [];
+  if (layers)
+    executor.run(graph, params, [input], [], (node: Node, ms: number) => {
+      const flops = nodeFlops(node, graph);
+      if (flops > 0) perLayer.push({ name: node.name, op: node.op, ms, flops, shape: graph.shapes.get(node.name)!.join("×") });
+    });
+  const counts = executor.counts();
+  executor.dispose();
+  const flops = graph.nodes.reduce((sum, n) => sum + nodeFlops(n, graph), 0);
+  return {
+    msFirst,
+    msMedian: median(times),
+    flops,
+    peakBytes: counts.activationBytes + counts.weightBytes,
+    weightBytes: counts.weightBytes,
+    largestPairBytes: largestLivePair(graph),
+    output: Array.from(first.data.subarray(0, 4096)),
+    outputMean: first.data.reduce((a, b) => a + b, 0) / first.data.length,
+    perLayer,
+  };
+}
+
+/** The memory goal's yardstick: bytes of the two largest activations alive at once (a node's biggest input and its output). */
+function largestLivePair(graph: Graph): number {
+  const bytes = (t: string) => {
+    const l = textureLayout(graph.shapes.get(t)!);
+    return l.width * l.height * 16;
+  };
+  return graph.nodes.reduce((m, n) => Math.max(m, bytes(n.name) + Math.max(...n.inputs.map(bytes))), 0);
+}
+
+/**
+ * The same DBM in TensorFlow.js (window.tf, its WebGL backend): tf.layers for
+ * the VGG16 convs and pools and the 1×1 score, then bilinear resize with half-pixel
+ * centres (PyTorch's align_corners=False) and sigmoid, with blurmap's bound
+ * weights (BatchNorm already folded) in HWIO.
+ */
+async function tfjsEndToEnd(size: number, runs: number) {
+  const tf = (window as any).tf;
+  await tf.setBackend("webgl");
+  await tf.ready();
+  const files = await weightsFiles("dbm");
+  const graph = graphFor("dbm", files, size);
+  const params: BoundParams = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
+  const model = tf.sequential();
+  let first = true;
+  const weights: unknown[] = [];
+  for (const node of graph.nodes) {
+    if (node.op === "maxpool2d") model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2 }));
+    if (node.op !== "conv2d") continue;
+    const { weight, bias } = params.get(node.name)!;
+    const [cout, cin, kh, kw] = weight.shape;
+    const hwio = new Float32Array(weight.data.length);
+    for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) hwio[((y * kw + x) * cin + i) * cout + o] = weight.data[((o * cin + i) * kh + y) * kw + x];
+    const relu = (node.attrs as { activation: string }).activation === "relu";
+    model.add(tf.layers.conv2d({ filters: cout, kernelSize: [kh, kw], padding: "same", activation: relu ? "relu" : "linear", ...(first ? { inputShape: [size, size, 3] } : {}) }));
+    first = false;
+    weights.push(tf.tensor4d(hwio, [kh, kw, cin, cout]), tf.tensor1d(bias.data));
+  }
+  model.setWeights(weights);
+  const input = benchInput(size);
+  const run = () =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(input.data, [1, size, size, 3]);
+      const score = model.predict(x);
+      return tf.sigmoid(tf.image.resizeBilinear(score, [size, size], false, true));
+    });
+  let started = performance.now();
+  let out = run();
+  const data: Float32Array = out.dataSync();
+  out.dispose();
+  const msFirst = performance.now() - started;
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    started = performance.now();
+    out = run();
+    out.dataSync();
+    out.dispose();
+    times.push(performance.now() - started);
+  }
+  const memory = tf.memory();
+  model.dispose();
+  weights.forEach((w: any) => w.dispose());
+  return { msFirst, msMedian: median(times), output: Array.from(data.subarray(0, 4096)), outputMean: data.reduce((a, b) => a + b, 0) / data.length, numBytes: memory.numBytesInGPU ?? memory.numBytes };
+}
+
+/** The CPU reference on the same graph in the page (for a sanity check of the bench input only; the CPU benchmark runs in Node). */
+async function cpuOutputMean(kind: "dbm" | "purohit", size: number) {
+  const files = await weightsFiles(kind);
+  const graph = graphFor(kind, files, size);
+  const out = runCpu(graph, bindWeights(graph, new Map(files.map((f) => [f.info.model, f]))), [benchInput(size)]).get(graph.output)!;
+  return out.data.reduce((a, b) => a + b, 0) / out.data.length;
+}
+
+export type { Shape };
+(window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd, cpuOutputMean };
