@@ -1,7 +1,7 @@
 // Builds dist/: the browser bundle (no runtime dependencies), the Node entry,
 // the CLI, the browser test page, and type declarations.
 import { execFileSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
@@ -10,6 +10,8 @@ await Promise.all([
   build({ ...common, entryPoints: ["src/index.ts"], outfile: "dist/blurmap.js", platform: "browser", minify: true }),
   build({ ...common, entryPoints: ["test/browser/page.ts"], outfile: "dist/test-page.js", platform: "browser" }),
   build({ ...common, entryPoints: ["bench/page.ts"], outfile: "dist/bench-page.js", platform: "browser" }),
+  build({ ...common, entryPoints: ["demo/main.ts"], outfile: "dist/demo/main.js", platform: "browser", minify: true }),
+  build({ ...common, entryPoints: ["demo/serve.ts"], outfile: "dist/demo-server.js", platform: "node", packages: "external" }),
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.js", platform: "node", packages: "external" }),
   build({
     ...common,
@@ -20,5 +22,10 @@ await Promise.all([
     banner: { js: "#!/usr/bin/env node" },
   }),
 ]);
+// The demo folder is complete on its own: page, script and the weights beside them.
+mkdirSync("dist/demo/weights", { recursive: true });
+copyFileSync("demo/index.html", "dist/demo/index.html");
+for (const f of ["dbm.safetensors", "purohit-patch.safetensors", "purohit-unet.safetensors"])
+  if (existsSync(`weights/${f}`)) copyFileSync(`weights/${f}`, `dist/demo/weights/${f}`);
 execFileSync("npx", ["tsc", "--emitDeclarationOnly", "--declaration", "--outDir", "dist/types"], { stdio: "inherit" });
 console.log(`dist/blurmap.js: ${statSync("dist/blurmap.js").size} bytes (browser bundle, minified, no runtime dependencies)`);

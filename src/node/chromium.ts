@@ -16,6 +16,19 @@ export function chromiumPath(): string {
   return found;
 }
 
+/** Headless Chromium with WebGL2 (SwiftShader where there is no GPU); BLURMAP_CHROMIUM_ARGS adds flags. */
+export async function launchChromium(): Promise<Browser> {
+  const extraArgs = (process.env.BLURMAP_CHROMIUM_ARGS ?? "").split(" ").filter(Boolean);
+  return puppeteer.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    // Benchmarks and big images on a software renderer run for minutes inside one call.
+    protocolTimeout: 30 * 60 * 1000,
+    // Chromium refuses to start its sandbox as root (as on CI machines); everyone else keeps it.
+    args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
+  });
+}
+
 /** Scripts must come as JavaScript for the page to run them; everything else is plain bytes. */
 function contentType(path: string): string {
   return path.endsWith(".js") ? "text/javascript" : "application/octet-stream";
@@ -42,15 +55,7 @@ export class ChromiumPage {
    * `window.lib`; `files` maps URL paths to bytes the page may fetch.
    */
   static async open(bundlePath: string, files: ReadonlyMap<string, Uint8Array> = new Map()): Promise<ChromiumPage> {
-    const extraArgs = (process.env.BLURMAP_CHROMIUM_ARGS ?? "").split(" ").filter(Boolean);
-    const browser = await puppeteer.launch({
-      executablePath: chromiumPath(),
-      headless: true,
-      // Benchmarks and big images on a software renderer run for minutes inside one call.
-      protocolTimeout: 30 * 60 * 1000,
-      // Chromium refuses to start its sandbox as root (as on CI machines); everyone else keeps it.
-      args: [...(process.getuid?.() === 0 ? ["--no-sandbox"] : []), "--enable-unsafe-swiftshader", "--disable-background-networking", "--disable-dev-shm-usage", ...extraArgs],
-    });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const served = new Map<string, { body: Uint8Array; type: string }>([
