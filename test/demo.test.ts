@@ -37,7 +37,7 @@ if (SHIPPED)
     await page.goto(`http://127.0.0.1:${port}/?model=dbm&backend=webgl&working=${WORKING_SIZE}`);
     await page.waitForFunction(`document.getElementById("status").textContent.startsWith("Ready") || window.demo.error`, { timeout: 120_000 });
     assert.is(await page.evaluate(`window.demo.error`), "", "the model loads from ./weights/");
-    const input = await page.$<HTMLInputElement>("#file");
+    const input = await page.$("input#file");
     await input!.uploadFile(join(ROOT, "samples", "sample.png"));
     await page.waitForFunction(`window.demo.runs > 0 || window.demo.error`, { timeout: 300_000 });
     assert.is(await page.evaluate(`window.demo.error`), "");
