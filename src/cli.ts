@@ -173,7 +173,7 @@ async function openModel(values: Values): Promise<MapRunner> {
 }
 
 function errorFor(file: string, e: unknown): string {
-  const raw = (e as Error).message;
+  const raw = (e as Error).message.replace(/^blurmap: /, "");
   return raw.startsWith(file) ? raw : `${file}: ${raw}`;
 }
 

@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { PNG } from "pngjs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { ROOT } from "./helpers.js";
+import { pngFromChunks, ROOT } from "./helpers.js";
 
 const run = promisify(execFile);
 const CLI = join(ROOT, "dist", "cli.js");
@@ -87,7 +87,12 @@ test("cli: two inputs with the same name never overwrite each other's map", asyn
 
 test("cli: usage errors exit 2 with a message", async () => {
   for (const [args, message] of [
-    [["map", SAMPLE, "--backend", "metal"], '--backend must be cpu or webgl, got "metal"'],
+    [["map", SAMPLE, "--backend", "metal"], '--backend must be auto, cpu or webgl, got "metal"'],
+    [["segment", SAMPLE, "--solver", "icm"], '--solver must be meanfield or graphcut, got "icm"'],
+    [["segment", SAMPLE, "--smoothness=-1"], '--smoothness must be a number ≥ 0, got "-1"'],
+    [["magnify", SAMPLE, "--strength", "3"], '--strength must be in (0, 0.2], got "3"'],
+    [["bench", "--size", "100"], "--size: each size must be a multiple of 16"],
+    [["bench", "--compare", "onnx"], '--compare: expected tfjs, pytorch or none, got "onnx"'],
     [["map", SAMPLE, "--model", "vgg"], '--model must be dbm or purohit, got "vgg"'],
     [["map"], "map: no images given"],
     [["frobnicate"], 'unknown command "frobnicate"'],
@@ -134,10 +139,102 @@ test("cli rank: sharpest first, S in [0, 1], a bad file reported and skipped", a
   assert.ok(a <= b && a >= 0 && b <= 1, r.stdout);
 });
 
-test("cli --help exits 0 and documents map", async () => {
+test("cli --help and <command> --help exit 0 and document every command", async () => {
   const r = await cli(["--help"]);
   assert.is(r.code, 0);
-  assert.match(r.stdout, "blurmap map <images...>");
+  for (const c of ["map", "segment", "magnify", "rank", "eval", "bench"]) {
+    assert.match(r.stdout, `blurmap ${c}`);
+    const one = await cli([c, "--help"]);
+    assert.is(one.code, 0, c);
+    assert.match(one.stdout, `blurmap ${c}`);
+  }
+  assert.match((await cli(["segment", "--help"])).stdout, "--solver meanfield|graphcut");
+});
+
+test("cli: every bad-input case names the file and the problem, and an existing output is never lost", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "blurmap-bad-"));
+  const out = join(dir, "out");
+  mkdirSync(out);
+  const cases: [string, Uint8Array | string, string][] = [
+    ["text.png", "this is text, not a PNG", "not a PNG or JPEG image (unrecognised file signature)"],
+    ["anim.gif", "GIF89a\x01\x00\x01\x00", "not a PNG or JPEG image"],
+    ["cut.png", readFileSync(SAMPLE).subarray(0, 300), "cannot decode PNG"],
+    ["empty.png", pngFromChunks(0, 0, 2, 8, [], new Uint8Array()), "image is empty (0×0)"],
+    ["huge.png", pngFromChunks(100000, 100000, 2, 8, [], new Uint8Array(1)), "100000×100000 is over the 67108864-pixel limit"],
+    ["tiny.png", pngFromChunks(1, 1, 2, 8, [], new Uint8Array([0, 1, 2, 3])), "dbm needs an image at least 16×16 pixels; this one is 1×1"],
+    ["folder.png", "", "is a directory"],
+  ];
+  for (const [name, body] of cases) {
+    if (name === "folder.png") mkdirSync(join(dir, name));
+    else writeFileSync(join(dir, name), body);
+    writeFileSync(join(out, name.replace(/\.\w+$/, ".png")), "precious"); // an earlier result of the same name
+  }
+  const r = await cli(["map", ...cases.map(([n]) => join(dir, n)), join(dir, "missing.png"), "--out", out, "--backend", "cpu"]);
+  assert.is(r.code, 1);
+  console.log(`    bad inputs:\n${r.stderr.trim().split("\n").map((l) => `      ${l}`).join("\n")}`);
+  for (const [name, , message] of cases) {
+    assert.match(r.stderr, `${name}: `, name);
+    assert.match(r.stderr, message, name);
+    assert.is(readFileSync(join(out, name.replace(/\.\w+$/, ".png")), "utf8"), "precious", `${name}: the existing output was kept`);
+  }
+  assert.match(r.stderr, "missing.png: cannot read image (no such file)");
+  assert.match(r.stderr, "8 of 8 image(s) failed");
+  assert.not.match(r.stderr, "    at ", "no stack trace");
+});
+
+test("cli segment: cpu and webgl masks agree (mean-field), graph cut close; binary PNG, blurred share reported", async () => {
+  const out = mkdtempSync(join(tmpdir(), "blurmap-seg-"));
+  const masks: Record<string, PNG> = {};
+  for (const [label, extra] of [["cpu", ["--backend", "cpu"]], ["webgl", ["--backend", "webgl"]], ["graphcut", ["--backend", "cpu", "--solver", "graphcut"]]] as const) {
+    const r = await cli(["segment", SAMPLE, "--working-size", "160", "--json", "--out", join(out, label), ...extra]);
+    assert.is(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.blurred_share > 0.2 && report.blurred_share < 0.8, `${label}: the sample is partly blurred (${report.blurred_share})`);
+    masks[label] = PNG.sync.read(readFileSync(join(out, label, "sample.png")));
+  }
+  const agree = (a: PNG, b: PNG) => {
+    let same = 0;
+    for (let i = 0; i < a.data.length; i += 4) same += a.data[i] === b.data[i] ? 1 : 0;
+    return same / (a.data.length / 4);
+  };
+  assert.ok([...masks.cpu.data].every((v, i) => i % 4 === 3 || v === 0 || v === 255), "a binary mask");
+  const gpuCpu = agree(masks.cpu, masks.webgl);
+  const exact = agree(masks.webgl, masks.graphcut);
+  console.log(`    cli segment: webgl vs cpu mean-field ${(100 * gpuCpu).toFixed(3)}%, webgl mean-field vs cpu graph cut ${(100 * exact).toFixed(2)}%`);
+  assert.ok(gpuCpu >= 0.999);
+  assert.ok(exact >= 0.97);
+});
+
+test("cli magnify: an RGB PNG of the photo's size; sharp regions keep their pixels, blurred ones change; cpu = webgl within 1 level", async () => {
+  const out = mkdtempSync(join(tmpdir(), "blurmap-mag-"));
+  const photo = PNG.sync.read(readFileSync(SAMPLE));
+  const mask = PNG.sync.read(readFileSync(join(ROOT, "samples", "sample-mask.png"))); // white = blurred
+  const results: PNG[] = [];
+  for (const backend of ["cpu", "webgl"]) {
+    const r = await cli(["magnify", SAMPLE, "--backend", backend, "--working-size", "160", "--strength", "0.03", "--out", join(out, backend)]);
+    assert.is(r.code, 0, r.stderr);
+    results.push(PNG.sync.read(readFileSync(join(out, backend, "sample.png"))));
+  }
+  const [cpu, gl] = results;
+  assert.equal([cpu.width, cpu.height], [photo.width, photo.height]);
+  let maxDiff = 0;
+  const change = { sharp: 0, blurred: 0, nSharp: 0, nBlurred: 0 };
+  for (let p = 0; p < photo.width * photo.height; p++) {
+    const d = Math.abs(cpu.data[p * 4] - photo.data[p * 4]);
+    if (mask.data[p * 4] > 128) (change.blurred += d), change.nBlurred++;
+    else (change.sharp += d), change.nSharp++;
+    for (let c = 0; c < 3; c++) maxDiff = Math.max(maxDiff, Math.abs(cpu.data[p * 4 + c] - gl.data[p * 4 + c]));
+  }
+  const [sharp, blurred] = [change.sharp / change.nSharp, change.blurred / change.nBlurred];
+  console.log(`    cli magnify: mean |change| ${sharp.toFixed(2)} levels in sharp regions, ${blurred.toFixed(2)} in blurred ones; cpu vs webgl max ${maxDiff}`);
+  assert.ok(blurred > 4 * sharp, "the added blur lands in the blurred regions");
+  assert.ok(maxDiff <= 1);
+});
+
+test("cli: the default backend is auto, and says which it chose and why", async () => {
+  const r = await cli(["map", SAMPLE, "--working-size", "64", "--out", mkdtempSync(join(tmpdir(), "blurmap-auto-"))]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stderr, /blurmap: backend (cpu: WebGL here is a software renderer|webgl: hardware GPU|cpu: no Chromium|cpu: WebGL unavailable)/);
 });
 
 test.run();

@@ -1,5 +1,6 @@
 // Shared by the tests: fixture loading and parity assertions.
 import { readFileSync } from "node:fs";
+import { deflateSync } from "node:zlib";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as assert from "uvu/assert";
@@ -48,4 +49,32 @@ export async function rejects(fn: () => Promise<unknown>, pattern: RegExp): Prom
     return;
   }
   assert.unreachable(`expected a failure matching ${pattern}`);
+}
+
+/** A PNG from raw chunks: zero sizes and palettes are what pngjs's writer cannot make. */
+export function pngFromChunks(width: number, height: number, colorType: number, bitDepth: number, extra: [string, Uint8Array][], rows: Uint8Array): Uint8Array {
+  const chunk = (type: string, body: Uint8Array) => {
+    const out = Buffer.alloc(12 + body.length);
+    out.writeUInt32BE(body.length, 0);
+    out.write(type, 4, "latin1");
+    out.set(body, 8);
+    out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([bitDepth, colorType, 0, 0, 0], 8);
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  const chunks = [chunk("IHDR", ihdr), ...extra.map(([t, b]) => chunk(t, b)), chunk("IDAT", deflateSync(rows)), chunk("IEND", new Uint8Array())];
+  return new Uint8Array(Buffer.concat([signature, ...chunks]));
+}
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
 }
