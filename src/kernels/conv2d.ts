@@ -5,9 +5,11 @@
  *
  * GPU: one fragment computes one output texel, i.e. four output channels of
  * one pixel. For each kernel tap and input channel group it reads one input
- * texel and a 4×4 block of weights (four texels), and does `acc += v * M`.
+ * texel v and a 4×4 block of weights (four texels W0..W3), and does
+ * acc += v.x·W0 + v.y·W1 + v.z·W2 + v.w·W3.
  * Weights texture: texel (((ky·kw + kx)·groupsIn + gi)·4 + r, go) holds
- * w[out = 4go + r][in = 4gi .. 4gi+3][ky][kx]; bias texture: texel (go, 0).
+ * w[out = 4go .. 4go+3][in = 4gi + r][ky][kx], in the order the pass reads
+ * them; bias texture: texel (go, 0).
  */
 import { activate, activationGlsl, type Activation } from "./activation.js";
 import { channelGroups, type Shape } from "./layout.js";
@@ -170,6 +172,10 @@ vec4 run(ivec4 o) {
   vec4 acc = texelFetch(u_bias, ivec2(o.w, 0), 0);
   int groupsIn = (u_in0_shape.w + 3) / 4;
   int stepY = ${step("x")}, stepX = ${step("y")};
+  // Channel group gi is tile n·groupsIn + gi of the input texture: walk the tiles
+  // by adding a tile's size instead of dividing by the grid width at every read.
+  ivec2 firstTile = origin0(o.x, 0);
+  int rowEnd = u_in0_cols * u_in0_shape.z;
   for (int ky = ${first("y", "x")}; ky < u_kernel.x; ky += stepY) {
     ${inputCoord("y", "x", "ky")}
     if (iy < 0 || iy >= u_in0_shape.y) continue;
@@ -177,12 +183,16 @@ vec4 run(ivec4 o) {
       ${inputCoord("z", "y", "kx")}
       if (iz < 0 || iz >= u_in0_shape.z) continue;
       int wx = (ky * u_kernel.y + kx) * groupsIn * 4;
+      ivec2 tile = firstTile;
       for (int gi = 0; gi < groupsIn; gi++, wx += 4) {
-        vec4 v = fetch0(o.x, iy, iz, gi);
-        acc += v * mat4(texelFetch(u_weights, ivec2(wx, o.w), 0),
-                        texelFetch(u_weights, ivec2(wx + 1, o.w), 0),
-                        texelFetch(u_weights, ivec2(wx + 2, o.w), 0),
-                        texelFetch(u_weights, ivec2(wx + 3, o.w), 0));
+        vec4 v = texelFetch(u_in0, tile + ivec2(iz, iy), 0);
+        // Four multiply-adds of whole vec4s (no dot products, so no horizontal sums).
+        acc += v.x * texelFetch(u_weights, ivec2(wx, o.w), 0)
+             + v.y * texelFetch(u_weights, ivec2(wx + 1, o.w), 0)
+             + v.z * texelFetch(u_weights, ivec2(wx + 2, o.w), 0)
+             + v.w * texelFetch(u_weights, ivec2(wx + 3, o.w), 0);
+        tile.x += u_in0_shape.z;
+        if (tile.x == rowEnd) tile = ivec2(0, tile.y + u_in0_shape.y);
       }
     }
   }
@@ -206,8 +216,8 @@ export function packConvWeights(
     for (let i = 0; i < cin; i++)
       for (let ky = 0; ky < kh; ky++)
         for (let kx = 0; kx < kw; kx++) {
-          const texel = ((ky * kw + kx) * gin + (i >> 2)) * 4 + (o & 3);
-          data[((o >> 2) * width + texel) * 4 + (i & 3)] = weight(o, i, ky, kx);
+          const texel = ((ky * kw + kx) * gin + (i >> 2)) * 4 + (i & 3);
+          data[((o >> 2) * width + texel) * 4 + (o & 3)] = weight(o, i, ky, kx);
         }
   const biasData = new Float32Array(gout * 4);
   if (bias) biasData.set(bias.data);

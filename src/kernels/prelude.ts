@@ -5,7 +5,8 @@
  *
  * and may call, for its i-th input, `fetch<i>(n, y, x, g)` (one texel = channels
  * 4g..4g+3, see layout.ts) and read `u_in<i>_shape` (n, h, w, c) and
- * `u_out_shape`. The wrapper finds o from gl_FragCoord, skips unused texels and
+ * `u_out_shape`. `origin<i>(n, g)` is the texel where tile (n, g) starts, for
+ * loops that read many pixels of one tile: the integer division is done once. The wrapper finds o from gl_FragCoord, skips unused texels and
  * zeroes padded channels, so no kernel repeats that logic.
  */
 export const VERTEX_SHADER = `#version 300 es
@@ -31,9 +32,12 @@ export function fragmentShader(body: string, inputCount: number, defines: Record
       `uniform sampler2D u_in${i};`,
       `uniform ivec4 u_in${i}_shape;`,
       `uniform int u_in${i}_cols;`,
-      `vec4 fetch${i}(int n, int y, int x, int g) {`,
+      `ivec2 origin${i}(int n, int g) {`,
       `  int t = n * ((u_in${i}_shape.w + 3) / 4) + g;`,
-      `  return texelFetch(u_in${i}, ivec2((t % u_in${i}_cols) * u_in${i}_shape.z + x, (t / u_in${i}_cols) * u_in${i}_shape.y + y), 0);`,
+      `  return ivec2((t % u_in${i}_cols) * u_in${i}_shape.z, (t / u_in${i}_cols) * u_in${i}_shape.y);`,
+      `}`,
+      `vec4 fetch${i}(int n, int y, int x, int g) {`,
+      `  return texelFetch(u_in${i}, origin${i}(n, g) + ivec2(x, y), 0);`,
       `}`,
     );
   }
