@@ -9,7 +9,7 @@ import { buildPurohit, type PatchNetArchitecture, type UNetArchitecture } from "
 import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import type { Tensor } from "../src/kernels/kernel.js";
 import { textureLayout, type Shape } from "../src/kernels/layout.js";
-import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer } from "../src/webgl/context.js";
+import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
 import { bindWeights, type WeightsFile } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
 import { nodeFlops } from "./flops.js";
@@ -115,12 +115,12 @@ void main() {
  * context (shader compile + weight upload + run), then `runs` more (median),
  * and the texture bytes held; with `layers`, one more profiled run timing each pass.
  */
-async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean) {
+async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32") {
   const files = await weightsFiles(kind);
   const graph = graphFor(kind, files, size);
   const params = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
   const input = benchInput(size);
-  const executor = new WebGLExecutor(createGpuContext());
+  const executor = new WebGLExecutor(createGpuContext(), precision);
   let started = performance.now();
   const first = executor.run(graph, params, [input]).get(graph.output)!;
   const msFirst = performance.now() - started;
@@ -145,7 +145,7 @@ async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: numb
     flops,
     peakBytes: counts.activationBytes + counts.weightBytes,
     weightBytes: counts.weightBytes,
-    largestPairBytes: largestLivePair(graph),
+    largestPairBytes: largestLivePair(graph, precision === "fp16" ? 8 : 16),
     output: Array.from(first.data.subarray(0, 4096)),
     outputMean: first.data.reduce((a, b) => a + b, 0) / first.data.length,
     perLayer,
@@ -153,10 +153,10 @@ async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: numb
 }
 
 /** The memory goal's yardstick: bytes of the two largest activations alive at once (a node's biggest input and its output). */
-function largestLivePair(graph: Graph): number {
+function largestLivePair(graph: Graph, bytesPerTexel: number): number {
   const bytes = (t: string) => {
     const l = textureLayout(graph.shapes.get(t)!);
-    return l.width * l.height * 16;
+    return l.width * l.height * bytesPerTexel;
   };
   return graph.nodes.reduce((m, n) => Math.max(m, bytes(n.name) + Math.max(...n.inputs.map(bytes))), 0);
 }

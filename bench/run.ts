@@ -25,6 +25,8 @@ export interface BenchOptions {
   readonly layers: boolean;
   readonly runs: number;
   readonly cpuSize: number;
+  /** Also run each model with fp16 storage (RGBA16F textures). */
+  readonly fp16: boolean;
   readonly json?: string;
 }
 
@@ -38,7 +40,7 @@ export interface BenchRow {
   gflops: number | null;
   peak_fraction: number | null;
   peak_bytes: number | null;
-  /** tfjs: max |output − blurmap's output| over the first 4096 map values. */
+  /** tfjs and fp16: max |output − blurmap fp32's output| over the first 4096 map values. */
   max_abs_diff?: number;
 }
 
@@ -52,7 +54,7 @@ export interface BenchReport {
 
 const SIZES = [256, 384, 512, 1024];
 
-export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; layers?: boolean; runs?: string; cpuSize?: string; json?: string }): BenchOptions {
+export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; layers?: boolean; runs?: string; cpuSize?: string; fp16?: boolean; json?: string }): BenchOptions {
   const list = (s: string | undefined) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
   const models = list(raw.model ?? "dbm,purohit");
   for (const m of models) if (m !== "dbm" && m !== "purohit") throw new Error(`--model: expected dbm and/or purohit, got "${m}"`);
@@ -71,6 +73,7 @@ export function parseBenchOptions(raw: { model?: string; size?: string; compare?
     layers: raw.layers ?? false,
     runs,
     cpuSize,
+    fp16: raw.fp16 ?? false,
     json: raw.json,
   };
 }
@@ -103,6 +106,13 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
         largestPair[`${model}/${size}`] = r.peakBytes / (r.weightBytes + r.largestPairBytes);
         ours[`${model}/${size}`] = r;
         for (const l of r.perLayer) layerRows.push(row("blurmap", "webgl", `${model}.${l.name}`, size, null, l.ms, l.flops, peak.gflops, null));
+        if (o.fp16) {
+          log(`blurmap webgl ${model} ${size}² fp16...`);
+          const h = await call<any>("blurmapEndToEnd", model, size, o.runs, false, "fp16");
+          const diff = h.output.reduce((m: number, v: number, i: number) => Math.max(m, Math.abs(v - r.output[i])), 0);
+          results.push({ ...row("blurmap", "webgl", `${model}-fp16`, size, h.msFirst, h.msMedian, h.flops, peak.gflops, h.peakBytes), max_abs_diff: diff });
+          largestPair[`${model}-fp16/${size}`] = h.peakBytes / (h.weightBytes + h.largestPairBytes);
+        }
         if (model === "dbm" && o.compare.has("tfjs")) {
           log(`tfjs webgl dbm ${size}²...`);
           const t = await call<any>("tfjsEndToEnd", size, o.runs);

@@ -25,6 +25,8 @@ const MODEL_OPTIONS = `model options (map, segment, magnify, rank, eval):
   --patch-stride N         purohit: step between 30×30 patches (default 15)
   --working-size N         shrink images whose long side is over N px before the
                            network, map scaled back (default 640; 0 = native size)
+  --fp16                   webgl: half-float textures (half the GPU memory; maps
+                           within 1e-2 of fp32); the cpu path always computes in fp32
   --json                   one JSON object per line on stdout, for scripts
   -h, --help               help`;
 
@@ -51,14 +53,14 @@ const HELP: Record<string, string> = {
   β²=0.3 and β=1, AP, MAE. --maps scores existing maps (8-bit PNG) instead of
   running a model; --invert-masks for masks that are white = sharp (DUT-DBD);
   --svg writes the precision-recall curve.`,
-  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--layers] [--runs N] [--cpu-size N] [--json FILE]
+  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--layers] [--runs N] [--cpu-size N] [--fp16] [--json FILE]
   Benchmarks in headless Chromium: the fragment pipeline's peak multiply-add
   rate and bandwidth, every conv layer at its real shape, end to end (first run
   and steady-state median), TensorFlow.js WebGL on the same graph and weights,
   and the CPU path against PyTorch (DBM at --cpu-size, default 384). Sizes
   default to 256..1024 on a hardware GPU, 256 on a software renderer; runs
-  (steady-state, median) default to 3. Prints a Markdown table; --json writes
-  the results. See bench/README.md.`,
+  (steady-state, median) default to 3; --fp16 adds each model with half-float
+  textures. Prints a Markdown table; --json writes the results. See bench/README.md.`,
 };
 
 const USAGE = `blurmap: per-pixel blur maps (1 = blurred) from photos, and what they are good for.
@@ -95,6 +97,7 @@ const OPTIONS = {
   layers: { type: "boolean", default: false },
   runs: { type: "string" },
   "cpu-size": { type: "string" },
+  fp16: { type: "boolean", default: false },
   "json-file": { type: "string" },
 } as const;
 
@@ -167,7 +170,7 @@ async function openModel(values: Values): Promise<MapRunner> {
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
   }
-  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize });
+  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize, precision: values.fp16 ? "fp16" : "fp32" });
   if (runner.reason && !values.json) process.stderr.write(`blurmap: backend ${runner.backend}: ${runner.reason}\n`);
   return runner;
 }
@@ -326,7 +329,7 @@ async function benchCommand(rest: string[], values: Values): Promise<number> {
   const { parseBenchOptions, runBench } = await import("../bench/run.js");
   let options;
   try {
-    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, layers: values.layers, runs: values.runs, cpuSize: values["cpu-size"], json: values["json-file"] });
+    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, layers: values.layers, runs: values.runs, cpuSize: values["cpu-size"], fp16: values.fp16, json: values["json-file"] });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

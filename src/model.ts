@@ -10,7 +10,7 @@ import { WebGLExecutor } from "./graph/webgl-executor.js";
 import { checkImage, shrinkToFit, toInputTensor, type RgbaImage } from "./image/preprocess.js";
 import { resizeBilinear } from "./kernels/resize-bilinear.js";
 import type { Tensor } from "./kernels/kernel.js";
-import { createGpuContext } from "./webgl/context.js";
+import { createGpuContext, type Precision } from "./webgl/context.js";
 import { planMagnify, toRgbaImage, type MagnifyOptions } from "./apps/magnify.js";
 import { segmentMap, thresholdMask, type BlurMask, type Segmentation, type SegmentOptions } from "./apps/segment.js";
 import { bindWeights, type WeightsFile } from "./weights/bind.js";
@@ -27,6 +27,11 @@ export interface ModelOptions {
   readonly backend?: Backend;
   /** Canvas for the WebGL context; an OffscreenCanvas is made when omitted. */
   readonly canvas?: HTMLCanvasElement | OffscreenCanvas;
+  /**
+   * WebGL only: "fp32" (default; matches the CPU reference to ~1e-5) or "fp16"
+   * (half-float textures: half the GPU memory and bandwidth; maps within 1e-2).
+   */
+  readonly precision?: Precision;
   /** Purohit only: step between 30×30 patches in pixels (default 15). */
   readonly patchStride?: number;
   /**
@@ -116,7 +121,9 @@ export class BlurMapModel {
     this.workingSize = opts.workingSize ?? 640;
     if (!(Number.isSafeInteger(this.workingSize) && this.workingSize >= 0)) throw new Error(`blurmap: workingSize must be a whole number of pixels (0 = native), got ${opts.workingSize}`);
     this.backend = opts.backend ?? "cpu";
-    if (this.backend === "webgl") this.executor = new WebGLExecutor(createGpuContext(opts.canvas));
+    const precision = opts.precision ?? "fp32";
+    if (precision !== "fp32" && precision !== "fp16") throw new Error(`blurmap: precision must be "fp32" or "fp16", got "${precision}"`);
+    if (this.backend === "webgl") this.executor = new WebGLExecutor(createGpuContext(opts.canvas), precision);
     else if (this.backend !== "cpu") throw new Error(`blurmap: unknown backend "${this.backend}" (expected "webgl" or "cpu")`);
   }
 

@@ -7,6 +7,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeImage } from "../src/image/decode.js";
 import { ChromiumPage } from "../src/node/chromium.js";
+import { FP16_MAP_BOUND } from "../src/parity.js";
 import type { ParityResult } from "./browser/page.js";
 import { FIXTURES, ROOT } from "./helpers.js";
 
@@ -51,6 +52,20 @@ const networks: [string, string, number, number, number][] = [
 ];
 if (SHIPPED.includes("dbm.safetensors")) networks.push(["DBM shipped weights (VGG16 widths), 37×53", "dbm-shipped", 37, 53, 7]);
 if (SHIPPED.includes("purohit-unet.safetensors")) networks.push(["Purohit shipped weights (U-Net 256², depth 8), 41×57", "purohit-shipped", 41, 57, 8]);
+if (SHIPPED.includes("dbm.safetensors"))
+  gpu("fp16 storage: shipped DBM 37×53, every layer within max(2% of its range, 1e-3), the map within 1e-2", async ({ page }) => {
+    const results: ParityResult[] = await page!.page.evaluate(() => (window as any).parity.network("dbm-shipped", 37, 53, 7, "fp16"));
+    const map = results[results.length - 1];
+    console.log(`    fp16 DBM: map max abs err ${map.maxAbsError.toExponential(2)}; worst layer ${results.reduce((w, r) => (r.maxAbsError > w.maxAbsError ? r : w)).label} ${results.reduce((m, r) => Math.max(m, r.maxAbsError), 0).toExponential(2)}`);
+    for (const r of results) assert.ok(r.ok, `${r.label}: max abs err ${r.maxAbsError}; ${r.detail}`);
+  });
+if (SHIPPED.includes("purohit-unet.safetensors"))
+  gpu("fp16 storage: shipped Purohit 41×57, every layer within max(2% of its range, 1e-3), the map within 1e-2", async ({ page }) => {
+    const results: ParityResult[] = await page!.page.evaluate(() => (window as any).parity.network("purohit-shipped", 41, 57, 8, "fp16"));
+    console.log(`    fp16 Purohit: map max abs err ${results[results.length - 1].maxAbsError.toExponential(2)}`);
+    for (const r of results) assert.ok(r.ok, `${r.label}: max abs err ${r.maxAbsError}; ${r.detail}`);
+  });
+
 for (const [label, name, h, w, seed] of networks) {
   gpu(label, async ({ page }) => {
     const results: ParityResult[] = await page!.page.evaluate((n, hh, ww, s) => (window as any).parity.network(n, hh, ww, s), name, h, w, seed);
@@ -72,9 +87,10 @@ if (SHIPPED.includes("dbm.safetensors"))
     console.log(
       `    sample ${SAMPLE.width}×${SAMPLE.height}: mask agreement GPU mean-field vs CPU mean-field ${(100 * r.gpuVsCpuMeanField).toFixed(3)}%, ` +
         `vs CPU graph cut ${(100 * r.gpuMeanFieldVsGraphCut).toFixed(2)}%; blurred share ${(100 * r.blurredShare).toFixed(1)}%; ` +
-        `map max abs err ${r.mapMaxAbsError.toExponential(2)}; magnified max byte diff ${r.magnifyMaxByteDiff}; MRF ${r.gpuMrfMs.toFixed(0)} ms GPU, graph cut ${r.cpuGraphCutMs.toFixed(0)} ms`,
+        `map max abs err ${r.mapMaxAbsError.toExponential(2)} (fp16 storage ${r.fp16MapMaxAbsError.toExponential(2)}); magnified max byte diff ${r.magnifyMaxByteDiff}; MRF ${r.gpuMrfMs.toFixed(0)} ms GPU, graph cut ${r.cpuGraphCutMs.toFixed(0)} ms`,
     );
     assert.ok(r.mapMaxAbsError < 1e-4, `map: ${r.mapMaxAbsError}`);
+    assert.ok(r.fp16MapMaxAbsError <= FP16_MAP_BOUND, `fp16 map: ${r.fp16MapMaxAbsError}`);
     assert.ok(r.gpuVsCpuMeanField >= 0.999, `GPU and CPU mean-field masks agree on ${r.gpuVsCpuMeanField}`);
     assert.ok(r.gpuMeanFieldVsGraphCut >= 0.97, `mean-field vs graph cut: ${r.gpuMeanFieldVsGraphCut}`);
     assert.ok(r.blurredShare > 0.05 && r.blurredShare < 0.95, "the sample is partly blurred: the mask must say so");

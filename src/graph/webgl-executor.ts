@@ -9,7 +9,7 @@ import { kernelFor } from "../kernels/index.js";
 import type { Params, Tensor, UniformValue } from "../kernels/kernel.js";
 import { packTexture, textureLayout, unpackTexture, type Shape } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
-import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext } from "../webgl/context.js";
+import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext, type Precision } from "../webgl/context.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
 import { planTextures, smallestFitting } from "./plan.js";
@@ -30,8 +30,7 @@ interface PooledTexture {
  */
 const POOL_IDLE_RUNS = 2;
 
-/** RGBA32F. */
-const BYTES_PER_TEXEL = 16;
+const BYTES_PER_TEXEL: Record<Precision, number> = { fp32: 16, fp16: 8 };
 
 export class WebGLExecutor {
   private readonly programs: ProgramCache;
@@ -41,7 +40,10 @@ export class WebGLExecutor {
   private runs = 0;
   private readonly weightBytes = new WeakMap<WebGLTexture, number>();
 
-  constructor(readonly ctx: GpuContext) {
+  constructor(
+    readonly ctx: GpuContext,
+    readonly precision: Precision = "fp32",
+  ) {
     this.programs = new ProgramCache(ctx);
     // A lost context (GPU reset, too many contexts) takes every GL object with it.
     // preventDefault lets the browser restore the context; then everything is remade on demand.
@@ -119,7 +121,7 @@ export class WebGLExecutor {
   }
 
   private newPooledTexture(width: number, height: number): PooledTexture {
-    const texture = createFloatTexture(this.ctx, width, height, null, "an activation");
+    const texture = createFloatTexture(this.ctx, width, height, null, "an activation", this.precision);
     const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height, lastRun: 0 };
     this.pool.push(pooled);
     return pooled;
@@ -183,8 +185,8 @@ export class WebGLExecutor {
     if (!textures) {
       textures = {};
       for (const [name, packed] of Object.entries(pack(params, node.attrs, inputShapes))) {
-        textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`);
-        this.weightBytes.set(textures[name], packed.width * packed.height * BYTES_PER_TEXEL);
+        textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`, this.precision);
+        this.weightBytes.set(textures[name], packed.width * packed.height * BYTES_PER_TEXEL[this.precision]);
       }
       byNode.set(key, textures);
     }
@@ -201,7 +203,7 @@ export class WebGLExecutor {
           weightTextures++;
           weightBytes += this.weightBytes.get(tex) ?? 0;
         }
-    const activationBytes = this.pool.reduce((sum, p) => sum + p.width * p.height * BYTES_PER_TEXEL, 0);
+    const activationBytes = this.pool.reduce((sum, p) => sum + p.width * p.height * BYTES_PER_TEXEL[this.precision], 0);
     return { textures: this.pool.length + weightTextures, framebuffers: this.pool.length, programs: this.programs.size, activationBytes, weightBytes };
   }
 

@@ -24,7 +24,7 @@ export interface MapRunner {
   close(): Promise<void>;
 }
 
-export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize">;
+export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize" | "precision">;
 
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i;
 
@@ -48,14 +48,15 @@ export async function openRunner(backend: RunnerBackend, weightPaths: readonly s
 }
 
 function cpuRunner(weightPaths: readonly string[], opts: RunnerOptions, reason?: string): MapRunner {
-  const model = loadModelFromFiles(weightPaths, { ...opts, backend: "cpu" });
+  // Storage precision is a GPU texture format: the CPU path always computes in fp32.
+  const model = loadModelFromFiles(weightPaths, { ...opts, precision: undefined, backend: "cpu" });
   return { kind: model.kind, backend: "cpu", device: "cpu", reason, run: async (image, job = { task: "map" }) => runJob(model, image, job), close: async () => model.dispose() };
 }
 
 async function webglRunner(weightPaths: readonly string[], opts: RunnerOptions): Promise<MapRunner> {
   // Read each file once; parse it in Node first, so bad weights fail here with the file's own name.
   const bytes = weightPaths.map((p) => readFileBytes(p, "weights"));
-  const kind = new BlurMapModel(bytes.map((b, i) => readWeightsFile(b, basename(weightPaths[i]))), { ...opts, backend: "cpu" }).kind;
+  const kind = new BlurMapModel(bytes.map((b, i) => readWeightsFile(b, basename(weightPaths[i]))), { ...opts, precision: undefined, backend: "cpu" }).kind;
   const weights = new Map(weightPaths.map((p, i) => [`/weights/${i}/${basename(p)}`, bytes[i]]));
   const chromium = await ChromiumPage.open(join(PACKAGE_ROOT, "dist", "blurmap.js"), weights);
   let device: string;

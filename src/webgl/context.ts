@@ -29,13 +29,21 @@ export function enableFloatRendering(gl: WebGL2RenderingContext): void {
     throw new Error("blurmap: WebGL2 here lacks EXT_color_buffer_float, so float textures cannot be rendered to (use the 'cpu' backend instead)");
 }
 
-export function createFloatTexture(ctx: GpuContext, width: number, height: number, data: Float32Array | null = null, what = "texture"): WebGLTexture {
+/**
+ * "fp32": RGBA32F textures, results match the CPU reference to ~1e-5.
+ * "fp16": RGBA16F storage (weights and activations; arithmetic stays fp32 in
+ * the shaders): half the memory and texture bandwidth, ~3 significant digits.
+ */
+export type Precision = "fp32" | "fp16";
+
+export function createFloatTexture(ctx: GpuContext, width: number, height: number, data: Float32Array | null = null, what = "texture", precision: Precision = "fp32"): WebGLTexture {
   if (width > ctx.maxTextureSize || height > ctx.maxTextureSize)
     throw new Error(`blurmap: ${what} needs a ${width}×${height} texture, over this GPU's MAX_TEXTURE_SIZE of ${ctx.maxTextureSize}`);
   const { gl } = ctx;
   return twgl.createTexture(gl, {
     target: gl.TEXTURE_2D,
-    internalFormat: gl.RGBA32F,
+    // Float data uploads into a half-float texture too: the driver converts.
+    internalFormat: precision === "fp16" ? gl.RGBA16F : gl.RGBA32F,
     format: gl.RGBA,
     type: gl.FLOAT,
     width,

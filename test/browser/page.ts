@@ -13,9 +13,9 @@ import { WebGLExecutor } from "../../src/graph/webgl-executor.js";
 import { kernelFor, type OpName } from "../../src/kernels/index.js";
 import type { Params, Tensor } from "../../src/kernels/kernel.js";
 import type { Shape } from "../../src/kernels/layout.js";
-import { compare, FP32_TOLERANCE } from "../../src/parity.js";
+import { compare, FP16_FLOOR, FP16_LAYER_BOUND, FP16_MAP_BOUND, FP32_TOLERANCE, type Tolerance } from "../../src/parity.js";
 import { loadModel } from "../../src/index.js";
-import { createGpuContext, ProgramCache } from "../../src/webgl/context.js";
+import { createGpuContext, ProgramCache, type Precision } from "../../src/webgl/context.js";
 import { bindWeights, type WeightsFile } from "../../src/weights/bind.js";
 import { readWeightsFile } from "../../src/weights/load.js";
 import { parseSafetensors, type SafetensorsFile } from "../../src/weights/safetensors.js";
@@ -57,9 +57,9 @@ async function fetchBytes(name: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-function result(label: string, actual: Tensor, expected: Tensor): ParityResult {
+function result(label: string, actual: Tensor, expected: Tensor, tolerance: Tolerance = FP32_TOLERANCE): ParityResult {
   const shapeOk = actual.shape.every((d, i) => d === expected.shape[i]);
-  const c = compare(actual.data, expected.data, FP32_TOLERANCE);
+  const c = compare(actual.data, expected.data, tolerance);
   const f = c.firstFailure;
   const detail = !shapeOk
     ? `shape [${actual.shape}] vs [${expected.shape}]`
@@ -92,7 +92,7 @@ async function ops(): Promise<ParityResult[]> {
 type NetName = "dbm" | "patch" | "unet" | "purohit" | "dbm-shipped" | "purohit-shipped";
 
 /** A network on a seeded random input: WebGL vs CPU reference at every layer and at the output. */
-async function network(name: NetName, height: number, width: number, seed: number): Promise<ParityResult[]> {
+async function network(name: NetName, height: number, width: number, seed: number, precision: Precision = "fp32"): Promise<ParityResult[]> {
   const load = async (f: string) => readWeightsFile(await fetchBytes(f), f);
   let graph: Graph;
   let files: WeightsFile[];
@@ -119,9 +119,20 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   const inShape = graph.shapes.get(graph.inputs[0])!;
   const input: Tensor = { shape: inShape, data: randomNormal(inShape[0] * inShape[1] * inShape[2] * inShape[3], seed) };
   const all = graph.nodes.map((n) => n.name);
-  const gpu = executor.run(graph, params, [input], all);
   const cpu = runCpu(graph, params, [input], all);
-  return all.map((t) => result(`${name} ${t}`, gpu.get(t)!, cpu.get(t)!));
+  if (precision === "fp32") {
+    const gpu = executor.run(graph, params, [input], all);
+    return all.map((t) => result(`${name} ${t}`, gpu.get(t)!, cpu.get(t)!));
+  }
+  const half = new WebGLExecutor(ctx, "fp16");
+  const gpu = half.run(graph, params, [input], all);
+  half.dispose();
+  return all.map((t) => {
+    const expected = cpu.get(t)!;
+    const range = expected.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const bound = t === graph.output ? FP16_MAP_BOUND : Math.max(FP16_LAYER_BOUND * range, FP16_FLOOR);
+    return result(`${name} fp16 ${t} (bound ${bound.toExponential(1)})`, gpu.get(t)!, expected, { abs: bound, rel: 0 });
+  });
 }
 
 function seededImage(width: number, height: number, seed: number) {
@@ -294,6 +305,9 @@ async function applications(width: number, height: number, workingSize: number) 
   const gpu = gpuModel.segment(photo);
   const cpu = cpuModel.segment(photo);
   const exact = cpuModel.segment(photo, { solver: "graphcut" });
+  const halfModel = await loadModel(weights, { backend: "webgl", workingSize, precision: "fp16" });
+  const fp16MapMaxAbsError = compare(halfModel.run(photo).map.data, cpu.map.data, FP32_TOLERANCE).maxAbsError;
+  halfModel.dispose();
   const gpuMagnified = gpuModel.magnify(photo).image;
   const cpuMagnified = cpuModel.magnify(photo).image;
   let maxByteDiff = 0;
@@ -305,6 +319,7 @@ async function applications(width: number, height: number, workingSize: number) 
     gpuMeanFieldVsGraphCut: agreement(gpu.mask.data, exact.mask.data),
     blurredShare: gpu.mask.data.reduce((n, v) => n + v, 0) / gpu.mask.data.length,
     mapMaxAbsError: compare(gpu.map.data, cpu.map.data, FP32_TOLERANCE).maxAbsError,
+    fp16MapMaxAbsError,
     magnifyMaxByteDiff: maxByteDiff,
     gpuMrfMs: gpu.mrfMs,
     cpuGraphCutMs: exact.mrfMs,
