@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { runCpu } from "../src/graph/cpu-executor.js";
 import { buildDbm, type DbmArchitecture } from "../src/graph/dbm.js";
 import type { ModelKind } from "../src/model.js";
-import { PACKAGE_ROOT } from "../src/node.js";
+import { PACKAGE_ROOT, useCpuThreads } from "../src/node.js";
 import { ChromiumPage } from "../src/node/chromium.js";
 import { bindWeights } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
@@ -158,10 +158,13 @@ async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
   for (let y = 0; y < size; y++)
     for (let x = 0; x < size; x++)
       for (let c = 0; c < 3; c++) input.data[(y * size + x) * 3 + c] = Math.sin((x * (c + 1)) / 17) * Math.cos(y / 23) + 0.3 * Math.sin(x * y * 0.01);
-  log(`blurmap cpu dbm ${size}² (one run: the CPU path is slow)...`);
+  const threads = useCpuThreads();
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // let the workers start
+  log(`blurmap cpu dbm ${size}², ${threads.threads} threads (one run: the CPU path is slow)...`);
   const started = performance.now();
   runCpu(graph, params, [input]);
   const ms = performance.now() - started;
+  await threads.close();
   results.push(row("blurmap", "cpu", "dbm", size, ms, ms, flops, null, null));
   if (!o.compare.has("pytorch")) return;
   const python = ["/usr/bin/python3", "python3"].find((p) => p === "python3" || existsSync(p))!;

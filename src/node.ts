@@ -12,7 +12,8 @@ import { BlurMapModel, type ModelKind, type ModelOptions } from "./model.js";
 import { readWeightsFile } from "./weights/load.js";
 
 export * from "./index.js";
-export { decodeImage, encodeMapPng } from "./image/decode.js";
+export { decodeImage, encodeMapPng, encodeRgbaPng } from "./image/decode.js";
+export { useCpuThreads, type CpuThreads } from "./node/cpu-threads.js";
 
 /** The package root (holds weights/ and test/fixtures/), from src/ or dist/ alike. */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");

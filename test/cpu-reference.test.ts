@@ -6,8 +6,12 @@ import { buildDbm } from "../src/graph/dbm.js";
 import { buildPatchNet, buildPurohit, buildUNet } from "../src/graph/purohit.js";
 import { kernelFor, type OpName } from "../src/kernels/index.js";
 import type { Params } from "../src/kernels/kernel.js";
+import { loadModel } from "../src/index.js";
+import { useCpuThreads } from "../src/node/cpu-threads.js";
 import { bindWeights } from "../src/weights/bind.js";
-import { asTensor, assertClose, fixture, weightsFixture } from "./helpers.js";
+import * as assert from "uvu/assert";
+import { asTensor, assertClose, fixture, fixtureBytes, weightsFixture } from "./helpers.js";
+import { randomNormal } from "./random.js";
 
 const PYTORCH_TOLERANCE = { abs: 1e-4, rel: 0 }; // issue #2: max abs error ≤ 1e-4 (fp32)
 
@@ -48,5 +52,20 @@ networkCase("Purohit patch net, 3 patches", "purohit-patch.io.safetensors", buil
 networkCase("Purohit U-Net 64 filters, 32×32", "purohit-unet.io.safetensors", buildUNet({ filters: 64, depth: 5, size: 32 }), [unet]);
 networkCase("Purohit pipeline b1·b2, 37×53", "purohit.io.safetensors",
   buildPurohit(37, 53, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 }), [patch, unet]);
+
+test("worker threads: the CPU path on 2 threads is bit-identical to 1 thread (DBM width 1/8, 120×100)", async () => {
+  const model = await loadModel(fixtureBytes("dbm-tiny.safetensors"), { backend: "cpu" });
+  const image = { width: 100, height: 120, data: Uint8ClampedArray.from(randomNormal(100 * 120 * 4, 21), (v) => 128 + 50 * v) };
+  const one = model.run(image).map.data;
+  const pool = useCpuThreads(2);
+  const started = Date.now();
+  while (Date.now() - started < 10_000 && pool.ready() < 1) await new Promise((r) => setTimeout(r, 50));
+  assert.is(pool.ready(), 1, "the worker started");
+  const two = model.run(image).map.data;
+  const split = pool.splitLayers();
+  await pool.close();
+  assert.ok(split >= 2, `only ${split} layers were split across threads`);
+  assert.ok(one.every((v, i) => Object.is(v, two[i])), "maps differ between 1 and 2 threads");
+});
 
 test.run();

@@ -12,6 +12,8 @@ await Promise.all([
   build({ ...common, entryPoints: ["bench/page.ts"], outfile: "dist/bench-page.js", platform: "browser" }),
   build({ ...common, entryPoints: ["demo/main.ts"], outfile: "dist/demo/main.js", platform: "browser", minify: true }),
   build({ ...common, entryPoints: ["demo/serve.ts"], outfile: "dist/demo-server.js", platform: "node", packages: "external" }),
+  // The CPU path's worker threads load this file from beside dist/cli.js and dist/node.js.
+  build({ ...common, entryPoints: ["src/node/cpu-worker.ts"], outfile: "dist/cpu-worker.js", platform: "node", packages: "external" }),
   build({ ...common, entryPoints: ["src/node.ts"], outfile: "dist/node.js", platform: "node", packages: "external" }),
   build({
     ...common,

@@ -20,7 +20,7 @@ export const convTranspose2d: Kernel<ConvAttrs> = {
   },
   cpu([x], a, p) {
     const at = accessor(p.weight, a.outChannels, a.kernel);
-    return convGather(x, convTranspose2d.outputShape([x.shape], a), at, p.bias, a, (o, k, s, pad, d) => (o + pad - k * d) / s);
+    return convGather(x, convTranspose2d.outputShape([x.shape], a), at, p.bias, a, "transposed");
   },
   gpu: {
     variant: (a) => a.activation,

@@ -57,7 +57,7 @@ export const conv2d: Kernel<ConvAttrs> = {
     const w = p.weight.data;
     const [kh, kw] = a.kernel;
     const at: WeightAccessor = (o, i, ky, kx) => w[((o * cin + i) * kh + ky) * kw + kx];
-    return convGather(x, conv2d.outputShape([x.shape], a), at, p.bias, a, (o, k, s, pad, d) => o * s - pad + k * d);
+    return convGather(x, conv2d.outputShape([x.shape], a), at, p.bias, a, "gather");
   },
   gpu: {
     variant: (a) => a.activation,
@@ -73,77 +73,124 @@ export const conv2d: Kernel<ConvAttrs> = {
 };
 
 /**
- * The CPU loop all convolutions share: out(y, x) = Σ w(o, i, ky, kx)·in(iy, ix),
- * where `inputIndex` maps an output coordinate and kernel tap to an input
- * coordinate, or to a non-integer/negative value when the tap does not apply.
+ * How an output coordinate o and kernel tap k map to an input coordinate:
+ * "gather" (conv2d): o·stride − pad + k·dilation; "transposed" (conv_transpose2d,
+ * computed as a gather): (o + pad − k·dilation) / stride, which only applies when
+ * it divides. Returns −1 where the tap does not apply.
  */
-export function convGather(
-  x: Tensor,
-  outShape: Shape,
-  weight: WeightAccessor,
-  bias: Param | undefined,
-  a: ConvAttrs,
-  inputIndex: (o: number, k: number, stride: number, pad: number, dilation: number) => number,
-): Tensor {
-  const [n, h, w, cin] = x.shape;
-  const [, oh, ow, cout] = outShape;
-  const [kh, kw] = a.kernel;
-  const blocks = Math.ceil(cout / 4);
-  // Weights as [out block][ky][kx][in][4]: the inner loop reads four outputs' weights
-  // for one input channel from consecutive floats, and keeps four sums in locals.
+export type ConvDirection = "gather" | "transposed";
+
+function tapIndex(direction: ConvDirection, o: number, k: number, stride: number, pad: number, dilation: number, size: number): number {
+  let i = o * stride - pad + k * dilation;
+  if (direction === "transposed") {
+    const t = o + pad - k * dilation;
+    i = t % stride === 0 ? t / stride : -1;
+  }
+  return i >= 0 && i < size ? i : -1;
+}
+
+/** Everything one convolution needs on the CPU, as plain arrays (shareable with worker threads). */
+export interface ConvJob {
+  readonly x: Tensor;
+  readonly outShape: Shape;
+  /** Weights blocked by blockWeights(). */
+  readonly blocked: Float32Array;
+  readonly bias: Float32Array | null;
+  readonly attrs: ConvAttrs;
+  readonly direction: ConvDirection;
+  readonly out: Float32Array;
+}
+
+/**
+ * Runs a conv job's output rows (rows are numbered b·outHeight + y) 0..count−1.
+ * The default runs them here; Node installs a pool of worker threads
+ * (node/cpu-threads.ts) with setConvRowRunner.
+ */
+export type ConvRowRunner = (job: ConvJob, rows: number) => void;
+
+let rowRunner: ConvRowRunner = (job, rows) => convRows(job, 0, rows);
+
+/** Installs how conv rows are run; returns the previous runner, to restore it. */
+export function setConvRowRunner(runner: ConvRowRunner): ConvRowRunner {
+  const previous = rowRunner;
+  rowRunner = runner;
+  return previous;
+}
+
+/**
+ * The CPU reference all convolutions share: out(y, x) = Σ w(o, i, ky, kx)·in(iy, ix),
+ * input coordinates from `direction`.
+ */
+export function convGather(x: Tensor, outShape: Shape, weight: WeightAccessor, bias: Param | undefined, a: ConvAttrs, direction: ConvDirection): Tensor {
+  const out = tensor(outShape);
+  const job: ConvJob = { x, outShape, blocked: blockWeights(weight, outShape[3], x.shape[3], a.kernel), bias: bias?.data ?? null, attrs: a, direction, out: out.data };
+  rowRunner(job, outShape[0] * outShape[1]);
+  return out;
+}
+
+/**
+ * Weights as [out block][ky][kx][in][4]: the inner loop reads four outputs' weights
+ * for one input channel from consecutive floats, and keeps four sums in locals.
+ */
+export function blockWeights(weight: WeightAccessor, cout: number, cin: number, kernel: readonly [number, number]): Float32Array {
+  const [kh, kw] = kernel;
   const taps = kh * kw;
-  const wt = new Float32Array(blocks * taps * cin * 4);
+  const blocked = new Float32Array(Math.ceil(cout / 4) * taps * cin * 4);
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
       for (let ky = 0; ky < kh; ky++)
-        for (let kx = 0; kx < kw; kx++) wt[((((o >> 2) * taps + ky * kw + kx) * cin + i) << 2) + (o & 3)] = weight(o, i, ky, kx);
-  const out = tensor(outShape);
+        for (let kx = 0; kx < kw; kx++) blocked[((((o >> 2) * taps + ky * kw + kx) * cin + i) << 2) + (o & 3)] = weight(o, i, ky, kx);
+  return blocked;
+}
+
+/** Computes output rows [rowStart, rowEnd) of a conv job into job.out. */
+export function convRows(job: ConvJob, rowStart: number, rowEnd: number): void {
+  const { x, outShape, blocked: wt, bias, attrs: a, direction, out } = job;
+  const [, h, w, cin] = x.shape;
+  const [, oh, ow, cout] = outShape;
+  const [kh, kw] = a.kernel;
+  const blocks = Math.ceil(cout / 4);
+  const taps = kh * kw;
   const xs = x.data;
   const inputRows = new Int32Array(kh);
   const inputCols = new Int32Array(kw);
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++) {
-      for (let ky = 0; ky < kh; ky++) {
-        const iy = inputIndex(oy, ky, a.stride[0], a.pad[0], a.dilation[0]);
-        inputRows[ky] = iy >= 0 && iy < h && Number.isInteger(iy) ? iy : -1;
-      }
-      for (let ox = 0; ox < ow; ox++) {
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = inputIndex(ox, kx, a.stride[1], a.pad[1], a.dilation[1]);
-          inputCols[kx] = ix >= 0 && ix < w && Number.isInteger(ix) ? ix : -1;
-        }
-        const oBase = ((b * oh + oy) * ow + ox) * cout;
-        for (let ob = 0; ob < blocks; ob++) {
-          const o = ob * 4;
-          let s0 = bias ? bias.data[o] : 0;
-          let s1 = bias && o + 1 < cout ? bias.data[o + 1] : 0;
-          let s2 = bias && o + 2 < cout ? bias.data[o + 2] : 0;
-          let s3 = bias && o + 3 < cout ? bias.data[o + 3] : 0;
-          for (let ky = 0; ky < kh; ky++) {
-            const iy = inputRows[ky];
-            if (iy < 0) continue;
-            for (let kx = 0; kx < kw; kx++) {
-              const ix = inputCols[kx];
-              if (ix < 0) continue;
-              let xi = ((b * h + iy) * w + ix) * cin;
-              let wi = ((ob * taps + ky * kw + kx) * cin) << 2;
-              for (let i = 0; i < cin; i++, xi++, wi += 4) {
-                const v = xs[xi];
-                s0 += v * wt[wi];
-                s1 += v * wt[wi + 1];
-                s2 += v * wt[wi + 2];
-                s3 += v * wt[wi + 3];
-              }
+  for (let row = rowStart; row < rowEnd; row++) {
+    const b = Math.floor(row / oh);
+    const oy = row % oh;
+    for (let ky = 0; ky < kh; ky++) inputRows[ky] = tapIndex(direction, oy, ky, a.stride[0], a.pad[0], a.dilation[0], h);
+    for (let ox = 0; ox < ow; ox++) {
+      for (let kx = 0; kx < kw; kx++) inputCols[kx] = tapIndex(direction, ox, kx, a.stride[1], a.pad[1], a.dilation[1], w);
+      const oBase = ((b * oh + oy) * ow + ox) * cout;
+      for (let ob = 0; ob < blocks; ob++) {
+        const o = ob * 4;
+        let s0 = bias ? bias[o] : 0;
+        let s1 = bias && o + 1 < cout ? bias[o + 1] : 0;
+        let s2 = bias && o + 2 < cout ? bias[o + 2] : 0;
+        let s3 = bias && o + 3 < cout ? bias[o + 3] : 0;
+        for (let ky = 0; ky < kh; ky++) {
+          const iy = inputRows[ky];
+          if (iy < 0) continue;
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = inputCols[kx];
+            if (ix < 0) continue;
+            let xi = ((b * h + iy) * w + ix) * cin;
+            let wi = ((ob * taps + ky * kw + kx) * cin) << 2;
+            for (let i = 0; i < cin; i++, xi++, wi += 4) {
+              const v = xs[xi];
+              s0 += v * wt[wi];
+              s1 += v * wt[wi + 1];
+              s2 += v * wt[wi + 2];
+              s3 += v * wt[wi + 3];
             }
           }
-          out.data[oBase + o] = activate(s0, a.activation);
-          if (o + 1 < cout) out.data[oBase + o + 1] = activate(s1, a.activation);
-          if (o + 2 < cout) out.data[oBase + o + 2] = activate(s2, a.activation);
-          if (o + 3 < cout) out.data[oBase + o + 3] = activate(s3, a.activation);
         }
+        out[oBase + o] = activate(s0, a.activation);
+        if (o + 1 < cout) out[oBase + o + 1] = activate(s1, a.activation);
+        if (o + 2 < cout) out[oBase + o + 2] = activate(s2, a.activation);
+        if (o + 3 < cout) out[oBase + o + 3] = activate(s3, a.activation);
       }
     }
-  return out;
+  }
 }
 
 export function convUniforms(a: ConvAttrs): Record<string, readonly number[]> {

@@ -10,6 +10,7 @@ import { BlurMapModel, runJob, type Job, type JobResult, type ModelKind, type Mo
 import { readWeightsFile } from "../weights/load.js";
 import { loadModelFromFiles, PACKAGE_ROOT, readFileBytes } from "../node.js";
 import { ChromiumPage, chromiumPath } from "./chromium.js";
+import { useCpuThreads } from "./cpu-threads.js";
 
 export type RunnerBackend = "cpu" | "webgl" | "auto";
 
@@ -50,7 +51,18 @@ export async function openRunner(backend: RunnerBackend, weightPaths: readonly s
 function cpuRunner(weightPaths: readonly string[], opts: RunnerOptions, reason?: string): MapRunner {
   // Storage precision is a GPU texture format: the CPU path always computes in fp32.
   const model = loadModelFromFiles(weightPaths, { ...opts, precision: undefined, backend: "cpu" });
-  return { kind: model.kind, backend: "cpu", device: "cpu", reason, run: async (image, job = { task: "map" }) => runJob(model, image, job), close: async () => model.dispose() };
+  const threads = useCpuThreads();
+  return {
+    kind: model.kind,
+    backend: "cpu",
+    device: `cpu (${threads.threads} thread${threads.threads > 1 ? "s" : ""})`,
+    reason,
+    run: async (image, job = { task: "map" }) => runJob(model, image, job),
+    close: async () => {
+      model.dispose();
+      await threads.close();
+    },
+  };
 }
 
 async function webglRunner(weightPaths: readonly string[], opts: RunnerOptions): Promise<MapRunner> {
