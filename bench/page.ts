@@ -2,17 +2,16 @@
 // pipeline's peak, per-layer and end-to-end timings of blurmap's WebGL
 // executor, and TensorFlow.js's WebGL backend on the same DBM graph and
 // weights. bench/run.ts drives it and writes the tables.
-import { runCpu, type BoundParams } from "../src/graph/cpu-executor.js";
+import type { BoundParams } from "../src/graph/cpu-executor.js";
 import { buildDbm, type DbmArchitecture } from "../src/graph/dbm.js";
 import type { Graph, Node } from "../src/graph/ir.js";
 import { buildPurohit, type PatchNetArchitecture, type UNetArchitecture } from "../src/graph/purohit.js";
 import { WebGLExecutor } from "../src/graph/webgl-executor.js";
-import type { Tensor } from "../src/kernels/kernel.js";
-import { textureLayout, type Shape } from "../src/kernels/layout.js";
+import { textureLayout } from "../src/kernels/layout.js";
 import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
 import { bindWeights, type WeightsFile } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
-import { nodeFlops } from "./flops.js";
+import { benchInput, nodeFlops } from "./workload.js";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -24,15 +23,6 @@ async function weightsFiles(kind: "dbm" | "purohit"): Promise<WeightsFile[]> {
 function graphFor(kind: "dbm" | "purohit", files: WeightsFile[], size: number): Graph {
   if (kind === "dbm") return buildDbm(size, size, files[0].info.architecture as DbmArchitecture);
   return buildPurohit(size, size, files[0].info.architecture as PatchNetArchitecture, files[1].info.architecture as UNetArchitecture, { patchStride: 15 });
-}
-
-/** A deterministic photo-like input, normalised: smooth gradients plus a little texture. */
-function benchInput(size: number): Tensor {
-  const data = new Float32Array(size * size * 3);
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++)
-      for (let c = 0; c < 3; c++) data[(y * size + x) * 3 + c] = Math.sin((x * (c + 1)) / 17) * Math.cos(y / 23) + 0.3 * Math.sin(x * y * 0.01);
-  return { shape: [1, size, size, 3], data };
 }
 
 /**
@@ -216,13 +206,4 @@ async function tfjsEndToEnd(size: number, runs: number) {
   return { msFirst, msMedian: median(times), output: Array.from(data.subarray(0, 4096)), outputMean: data.reduce((a, b) => a + b, 0) / data.length, numBytes: memory.numBytesInGPU ?? memory.numBytes };
 }
 
-/** The CPU reference on the same graph in the page (for a sanity check of the bench input only; the CPU benchmark runs in Node). */
-async function cpuOutputMean(kind: "dbm" | "purohit", size: number) {
-  const files = await weightsFiles(kind);
-  const graph = graphFor(kind, files, size);
-  const out = runCpu(graph, bindWeights(graph, new Map(files.map((f) => [f.info.model, f]))), [benchInput(size)]).get(graph.output)!;
-  return out.data.reduce((a, b) => a + b, 0) / out.data.length;
-}
-
-export type { Shape };
-(window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd, cpuOutputMean };
+(window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd };

@@ -1,7 +1,7 @@
 """PyTorch CPU on blurmap's DBM graph and shipped weights, for bench/run.ts.
 
 Prints one JSON object: {"ms_first", "ms_median", "output_mean", "threads", "torch"}.
-The input is bench/page.ts's benchInput, rebuilt here the same way.
+The input is bench/workload.ts's benchInput, rebuilt here the same way.
 """
 import argparse
 import json

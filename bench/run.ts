@@ -15,14 +15,13 @@ import { PACKAGE_ROOT, useCpuThreads } from "../src/node.js";
 import { ChromiumPage } from "../src/node/chromium.js";
 import { bindWeights } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
-import { nodeFlops } from "./flops.js";
+import { benchInput, nodeFlops } from "./workload.js";
 
 export interface BenchOptions {
   readonly models: readonly ModelKind[];
   /** null: 256..1024 on a hardware GPU, 256 only on a software renderer. */
   readonly sizes: readonly number[] | null;
   readonly compare: ReadonlySet<"tfjs" | "pytorch">;
-  readonly layers: boolean;
   readonly runs: number;
   readonly cpuSize: number;
   /** Also run each model with fp16 storage (RGBA16F textures). */
@@ -54,7 +53,7 @@ export interface BenchReport {
 
 const SIZES = [256, 384, 512, 1024];
 
-export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; layers?: boolean; runs?: string; cpuSize?: string; fp16?: boolean; json?: string }): BenchOptions {
+export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; runs?: string; cpuSize?: string; fp16?: boolean; json?: string }): BenchOptions {
   const list = (s: string | undefined) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
   const models = list(raw.model ?? "dbm,purohit");
   for (const m of models) if (m !== "dbm" && m !== "purohit") throw new Error(`--model: expected dbm and/or purohit, got "${m}"`);
@@ -70,7 +69,6 @@ export function parseBenchOptions(raw: { model?: string; size?: string; compare?
     models: models as ModelKind[],
     sizes,
     compare: new Set(compare.filter((c) => c !== "none") as ("tfjs" | "pytorch")[]),
-    layers: raw.layers ?? false,
     runs,
     cpuSize,
     fp16: raw.fp16 ?? false,
@@ -101,7 +99,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const model of o.models)
       for (const size of sizes) {
         log(`blurmap webgl ${model} ${size}²...`);
-        const r = await call<any>("blurmapEndToEnd", model, size, o.runs, o.layers && size === sizes[0]);
+        const r = await call<any>("blurmapEndToEnd", model, size, o.runs, size === sizes[0]);
         results.push(row("blurmap", "webgl", model, size, r.msFirst, r.msMedian, r.flops, peak.gflops, r.peakBytes));
         largestPair[`${model}/${size}`] = r.peakBytes / (r.weightBytes + r.largestPairBytes);
         ours[`${model}/${size}`] = r;
@@ -154,10 +152,7 @@ async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
   const graph = buildDbm(size, size, file.info.architecture as DbmArchitecture);
   const params = bindWeights(graph, new Map([["dbm", file]]));
   const flops = graph.nodes.reduce((s, n) => s + nodeFlops(n, graph), 0);
-  const input = { shape: [1, size, size, 3] as const, data: new Float32Array(size * size * 3) };
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++)
-      for (let c = 0; c < 3; c++) input.data[(y * size + x) * 3 + c] = Math.sin((x * (c + 1)) / 17) * Math.cos(y / 23) + 0.3 * Math.sin(x * y * 0.01);
+  const input = benchInput(size);
   const threads = useCpuThreads();
   await new Promise((resolve) => setTimeout(resolve, 2000)); // let the workers start
   log(`blurmap cpu dbm ${size}², ${threads.threads} threads (one run: the CPU path is slow)...`);

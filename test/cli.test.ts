@@ -231,6 +231,25 @@ test("cli magnify: an RGB PNG of the photo's size; sharp regions keep their pixe
   assert.ok(maxDiff <= 1);
 });
 
+test("cli bench: the JSON has the documented shape, and TF.js's DBM agrees with ours on the same weights", async () => {
+  const json = join(mkdtempSync(join(tmpdir(), "blurmap-bench-")), "bench.json");
+  const r = await cli(["bench", "--model", "dbm", "--size", "32", "--runs", "1", "--compare", "tfjs", "--cpu-size", "16", "--json", json]);
+  assert.is(r.code, 0, r.stderr);
+  assert.match(r.stdout, "| engine | backend | model | size |");
+  const report = JSON.parse(readFileSync(json, "utf8"));
+  assert.type(report.device, "string");
+  assert.ok(report.peak.gflops > 0 && report.peak.gbps > 0);
+  const row = (engine: string, backend: string, model: string) => report.results.find((x: any) => x.engine === engine && x.backend === backend && x.model === model);
+  for (const [engine, backend] of [["blurmap", "webgl"], ["tfjs", "webgl"], ["blurmap", "cpu"]]) {
+    const x = row(engine, backend, "dbm");
+    assert.ok(x, `${engine} ${backend} row`);
+    for (const key of ["engine", "backend", "model", "size", "ms_first", "ms_median", "gflops", "peak_fraction", "peak_bytes"]) assert.ok(key in x, `${engine}: ${key}`);
+    assert.ok(x.ms_median > 0);
+  }
+  assert.ok(row("tfjs", "webgl", "dbm").max_abs_diff < 1e-4, `TF.js vs blurmap: ${row("tfjs", "webgl", "dbm").max_abs_diff}`);
+  assert.ok(row("blurmap", "webgl", "dbm.conv3_3").gflops > 0, "per-layer rows");
+});
+
 test("cli: the default backend is auto, and says which it chose and why", async () => {
   const r = await cli(["map", SAMPLE, "--working-size", "64", "--out", mkdtempSync(join(tmpdir(), "blurmap-auto-"))]);
   assert.is(r.code, 0, r.stderr);
