@@ -22,7 +22,7 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
       image = orient({ width: j.width, height: j.height, data: j.data }, exifOrientation(bytes));
     }
   } catch (e) {
-    throw new Error(`${file}: cannot decode ${isPng ? "PNG" : "JPEG"} (${(e as Error).message})`);
+    throw new Error(`${file}: cannot decode ${isPng ? "PNG" : "JPEG"}: the file is corrupt or truncated (decoder: ${(e as Error).message})`);
   }
   if (image.width < 1 || image.height < 1) throw new Error(`${file}: image is empty (${image.width}×${image.height})`);
   if (image.width * image.height > MAX_PIXELS) throw new Error(`${file}: ${image.width}×${image.height} is over the ${MAX_PIXELS}-pixel limit`);
