@@ -98,7 +98,7 @@ export class WebGLExecutor {
     });
     if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf);
     else {
-      // Weights are packed and uploaded on a node's first run: time a warm pass only when asked twice.
+      // A node packs and uploads its weights on its first run: profile an executor that has run the graph before.
       this.waitForGpu(textureOf(graph.inputs[0]).framebuffer);
       for (const node of graph.nodes) {
         const started = performance.now();
