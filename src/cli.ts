@@ -184,8 +184,9 @@ function progress(done: number, total: number, label: string): void {
   if (!process.stderr.isTTY || total < 2) return;
   const width = 24;
   const filled = Math.round((done / total) * width);
+  const columns = (process.stderr.columns || 80) - 1; // 0 when the terminal does not say
   const line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${done}/${total} ${label}`;
-  process.stderr.write(`\r${line.slice(0, (process.stderr.columns ?? 80) - 1).padEnd(Math.min(79, (process.stderr.columns ?? 80) - 1))}${done === total ? "\n" : ""}`);
+  process.stderr.write(`\r${line.slice(0, columns).padEnd(columns)}${done === total ? "\n" : ""}`);
 }
 
 /** map, segment, magnify: one PNG per image into --out, never over an input or another output of this run. */
