@@ -3,26 +3,21 @@
 // executor, and TensorFlow.js's WebGL backend on the same DBM graph and
 // weights. bench/run.ts drives it and writes the tables.
 import type { BoundParams } from "../src/graph/cpu-executor.js";
-import { buildDbm, type DbmArchitecture } from "../src/graph/dbm.js";
+import { BlurMapModel } from "../src/model.js";
 import type { Graph, Node } from "../src/graph/ir.js";
-import { buildPurohit, type PatchNetArchitecture, type UNetArchitecture } from "../src/graph/purohit.js";
 import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
 import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
-import { bindWeights, type WeightsFile } from "../src/weights/bind.js";
 import { readWeightsFile } from "../src/weights/load.js";
 import { benchInput, nodeFlops } from "./workload.js";
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function weightsFiles(kind: "dbm" | "purohit"): Promise<WeightsFile[]> {
+/** The shipped model's graph and bound weights at size×size, built as BlurMapModel builds them. */
+async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ graph: Graph; params: BoundParams }> {
   const names = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
-  return Promise.all(names.map(async (n) => readWeightsFile(new Uint8Array(await (await fetch(`/weights/${n}`)).arrayBuffer()), n)));
-}
-
-function graphFor(kind: "dbm" | "purohit", files: WeightsFile[], size: number): Graph {
-  if (kind === "dbm") return buildDbm(size, size, files[0].info.architecture as DbmArchitecture);
-  return buildPurohit(size, size, files[0].info.architecture as PatchNetArchitecture, files[1].info.architecture as UNetArchitecture, { patchStride: 15 });
+  const files = await Promise.all(names.map(async (n) => readWeightsFile(new Uint8Array(await (await fetch(`/weights/${n}`)).arrayBuffer()), n)));
+  return new BlurMapModel(files, { backend: "cpu", patchStride: 15 }).graph(size, size);
 }
 
 /**
@@ -106,9 +101,7 @@ void main() {
  * and the texture bytes held; with `layers`, one more profiled run timing each pass.
  */
 async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32") {
-  const files = await weightsFiles(kind);
-  const graph = graphFor(kind, files, size);
-  const params = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
+  const { graph, params } = await modelGraph(kind, size);
   const input = benchInput(size);
   const executor = new WebGLExecutor(createGpuContext(), precision);
   let started = performance.now();
@@ -161,9 +154,7 @@ async function tfjsEndToEnd(size: number, runs: number) {
   const tf = (window as any).tf;
   await tf.setBackend("webgl");
   await tf.ready();
-  const files = await weightsFiles("dbm");
-  const graph = graphFor("dbm", files, size);
-  const params: BoundParams = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
+  const { graph, params } = await modelGraph("dbm", size);
   const model = tf.sequential();
   let first = true;
   const weights: unknown[] = [];

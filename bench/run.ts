@@ -9,12 +9,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { runCpu } from "../src/graph/cpu-executor.js";
-import { buildDbm, type DbmArchitecture } from "../src/graph/dbm.js";
 import type { ModelKind } from "../src/model.js";
-import { PACKAGE_ROOT, useCpuThreads } from "../src/node.js";
+import { loadModelFromFiles, PACKAGE_ROOT, useCpuThreads } from "../src/node.js";
 import { ChromiumPage } from "../src/node/chromium.js";
-import { bindWeights } from "../src/weights/bind.js";
-import { readWeightsFile } from "../src/weights/load.js";
 import { benchInput, nodeFlops } from "./workload.js";
 
 export interface BenchOptions {
@@ -148,9 +145,7 @@ function row(engine: BenchRow["engine"], backend: BenchRow["backend"], model: st
 /** Our CPU path on DBM here in Node, and PyTorch CPU in a subprocess when it is installed; same graph, weights and size. */
 async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
   const size = o.cpuSize;
-  const file = readWeightsFile(new Uint8Array(readFileSync(join(PACKAGE_ROOT, "weights", "dbm.safetensors"))), "dbm.safetensors");
-  const graph = buildDbm(size, size, file.info.architecture as DbmArchitecture);
-  const params = bindWeights(graph, new Map([["dbm", file]]));
+  const { graph, params } = loadModelFromFiles([join(PACKAGE_ROOT, "weights", "dbm.safetensors")]).graph(size, size);
   const flops = graph.nodes.reduce((s, n) => s + nodeFlops(n, graph), 0);
   const input = benchInput(size);
   const threads = useCpuThreads();

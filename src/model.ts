@@ -163,9 +163,8 @@ export class BlurMapModel {
    */
   segment(image: RgbaImage, opts: SegmentOptions = {}): Segmentation {
     const { small, smallMap } = this.runAtWorkingSize(image, []);
-    const runGraph = (graph: Graph, inputs: Tensor[]) => (this.executor ? this.executor.run(graph, NO_PARAMS, inputs) : runCpu(graph, NO_PARAMS, inputs)).get(graph.output)!;
     const started = performance.now();
-    const probability = segmentMap(smallMap, small, opts, runGraph);
+    const probability = segmentMap(smallMap, small, opts, (graph, inputs) => this.runOnBackend(graph, NO_PARAMS, inputs));
     const ms = performance.now() - started;
     return { map: { width: image.width, height: image.height, data: resizeTo(smallMap, image).data }, mask: thresholdMask(resizeTo(probability, image), image), mrfMs: ms };
   }
@@ -179,14 +178,17 @@ export class BlurMapModel {
     const map = resizeTo(smallMap, image);
     const { graph, params, inputs } = planMagnify(image, map, opts);
     let out: Tensor;
-    if (this.executor) {
-      try {
-        out = this.executor.run(graph, params, inputs).get(graph.output)!;
-      } finally {
-        this.executor.release(params); // its Gaussian is made for this image's size
-      }
-    } else out = runCpu(graph, params, inputs).get(graph.output)!;
+    try {
+      out = this.runOnBackend(graph, params, inputs);
+    } finally {
+      this.executor?.release(params); // its Gaussian is made for this image's size
+    }
     return { map: { width: image.width, height: image.height, data: map.data }, image: toRgbaImage(out, image) };
+  }
+
+  /** Runs a graph that is not the network (the MRF, magnification) on this model's backend; returns its output. */
+  private runOnBackend(graph: Graph, params: BoundParams, inputs: Tensor[]): Tensor {
+    return (this.executor ? this.executor.run(graph, params, inputs) : runCpu(graph, params, inputs)).get(graph.output)!;
   }
 
   /** The network's map at its working size (the image shrunk to workingSize, never below the model's minimum side). */

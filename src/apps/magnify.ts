@@ -15,6 +15,7 @@ import { GraphBuilder, type Graph } from "../graph/ir.js";
 import { shrinkToFit, type RgbaImage } from "../image/preprocess.js";
 import { convAttrs } from "../kernels/conv2d.js";
 import type { Tensor } from "../kernels/kernel.js";
+import { rgbTensor } from "./segment.js";
 
 export interface MagnifyOptions {
   /** σ of the added Gaussian blur as a fraction of the image's long side (default 0.01). */
@@ -64,7 +65,7 @@ export function planMagnify(image: RgbaImage, map: Tensor, opts: MagnifyOptions 
     ["blur_x", { weight: { shape: [4, 4, 1, taps.length], data: perChannel(taps) } }],
     ["blur_y", { weight: { shape: [4, 4, taps.length, 1], data: perChannel(taps) } }],
   ]);
-  return { graph, params, inputs: [rgb(image, 3), rgb(small, 4), map] };
+  return { graph, params, inputs: [rgbTensor(image), rgbAndOnes(small), map] };
 }
 
 /** The graph's output ([1, h, w, 3], 0..1) as RGBA bytes, alpha from the photo. */
@@ -90,13 +91,13 @@ function perChannel(taps: Float32Array): Float32Array {
   return w;
 }
 
-/** RGB in 0..1, plus a channel of ones when `channels` is 4 (see blend-by-map.ts). */
-function rgb(image: RgbaImage, channels: 3 | 4): Tensor {
-  const pixels = image.width * image.height;
-  const data = new Float32Array(pixels * channels);
-  for (let p = 0; p < pixels; p++) {
-    for (let c = 0; c < 3; c++) data[p * channels + c] = image.data[p * 4 + c] / 255;
-    if (channels === 4) data[p * 4 + 3] = 1;
+/** RGB in 0..1 plus a channel of ones, [1, h, w, 4] (see blend-by-map.ts). */
+function rgbAndOnes(image: RgbaImage): Tensor {
+  const rgb = rgbTensor(image).data;
+  const data = new Float32Array((rgb.length / 3) * 4);
+  for (let p = 0; p < rgb.length / 3; p++) {
+    data.set(rgb.subarray(p * 3, p * 3 + 3), p * 4);
+    data[p * 4 + 3] = 1;
   }
-  return { shape: [1, image.height, image.width, channels], data };
+  return { shape: [1, image.height, image.width, 4], data };
 }

@@ -7,7 +7,7 @@
  */
 import type { Graph } from "../graph/ir.js";
 import { buildMrf } from "../graph/mrf.js";
-import type { RgbaImage } from "../image/preprocess.js";
+import { toInputTensor, UNIT_RGB, type RgbaImage } from "../image/preprocess.js";
 import type { Tensor } from "../kernels/kernel.js";
 import { contrastBeta, mrfEdges } from "../kernels/mrf-edges.js";
 import type { BlurMap } from "../model.js";
@@ -42,10 +42,7 @@ export interface Segmentation {
 
 /** RGBA bytes -> RGB floats in 0..1, [1, h, w, 3]: the MRF's view of the photo. */
 export function rgbTensor(image: RgbaImage): Tensor {
-  const pixels = image.width * image.height;
-  const data = new Float32Array(pixels * 3);
-  for (let p = 0; p < pixels; p++) for (let c = 0; c < 3; c++) data[p * 3 + c] = image.data[p * 4 + c] / 255;
-  return { shape: [1, image.height, image.width, 3], data };
+  return toInputTensor(image, UNIT_RGB);
 }
 
 /**

@@ -24,9 +24,13 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   } catch (e) {
     throw new Error(`${file}: cannot decode ${isPng ? "PNG" : "JPEG"}: the file is corrupt or truncated (decoder: ${(e as Error).message})`);
   }
-  if (image.width < 1 || image.height < 1) throw new Error(`${file}: image is empty (${image.width}×${image.height})`);
-  if (image.width * image.height > MAX_PIXELS) throw new Error(`${file}: ${image.width}×${image.height} is over the ${MAX_PIXELS}-pixel limit`);
+  checkSize(image.width, image.height, file);
   return image;
+}
+
+function checkSize(width: number, height: number, file: string): void {
+  if (width < 1 || height < 1) throw new Error(`${file}: image is empty (${width}×${height})`);
+  if (width * height > MAX_PIXELS) throw new Error(`${file}: ${width}×${height} is over the ${MAX_PIXELS}-pixel limit`);
 }
 
 /**
@@ -36,10 +40,7 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
 function checkPngHeader(bytes: Uint8Array, file: string): void {
   if (bytes.length < 24 || String.fromCharCode(...bytes.subarray(12, 16)) !== "IHDR") return; // the decoder names what is wrong
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const width = view.getUint32(16);
-  const height = view.getUint32(20);
-  if (width < 1 || height < 1) throw new Error(`${file}: image is empty (${width}×${height})`);
-  if (width * height > MAX_PIXELS) throw new Error(`${file}: ${width}×${height} is over the ${MAX_PIXELS}-pixel limit`);
+  checkSize(view.getUint32(16), view.getUint32(20), file);
 }
 
 /** The EXIF orientation (1-8) of a JPEG, 1 when it has none or it cannot be read. */

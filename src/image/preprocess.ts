@@ -47,6 +47,9 @@ export function shrinkToFit(image: RgbaImage, longSide: number, minSide = 1): Rg
   return { width, height, data };
 }
 
+/** RGB in 0..1, unnormalised: how the MRF and blur magnification see a photo. */
+export const UNIT_RGB: Normalisation = { mean: [0, 0, 0], std: [1, 1, 1] };
+
 /** Alpha is ignored: blur is a property of the colour image. */
 export function toInputTensor(image: RgbaImage, norm: Normalisation): Tensor {
   checkImage(image);

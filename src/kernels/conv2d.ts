@@ -81,11 +81,8 @@ export const conv2d: Kernel<ConvAttrs> = {
 export type ConvDirection = "gather" | "transposed";
 
 function tapIndex(direction: ConvDirection, o: number, k: number, stride: number, pad: number, dilation: number, size: number): number {
-  let i = o * stride - pad + k * dilation;
-  if (direction === "transposed") {
-    const t = o + pad - k * dilation;
-    i = t % stride === 0 ? t / stride : -1;
-  }
+  const t = o + pad - k * dilation;
+  const i = direction === "gather" ? o * stride - pad + k * dilation : t % stride === 0 ? t / stride : -1;
   return i >= 0 && i < size ? i : -1;
 }
 
