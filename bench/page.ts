@@ -9,9 +9,8 @@ import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
 import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
 import { readWeightsFile } from "../src/weights/load.js";
-import { benchInput, nodeFlops } from "./workload.js";
+import { benchInput, median, nodeFlops } from "./workload.js";
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** The shipped model's graph and bound weights at size×size, built as BlurMapModel builds them. */
 async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ graph: Graph; params: BoundParams }> {

@@ -7,6 +7,9 @@ import type { Tensor } from "../src/kernels/kernel.js";
  * A deterministic photo-like input, already normalised: smooth gradients plus a
  * little texture. bench/pytorch_dbm.py builds the same one.
  */
+/** The middle value (the upper one of an even count). */
+export const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
 export function benchInput(size: number): Tensor {
   const data = new Float32Array(size * size * 3);
   for (let y = 0; y < size; y++)

@@ -20,7 +20,10 @@ const MODEL_OPTIONS = `model options (map, segment, magnify, rank, eval):
   --model dbm|purohit      network (default dbm)
   --backend auto|cpu|webgl auto (default): WebGL through headless Chromium when it
                            has a hardware GPU, else the CPU path (faster than a
-                           software renderer); cpu: plain TypeScript in Node
+                           software renderer); cpu: in Node, on every core
+  --cpu-conv simd|reference cpu: convolutions by the WebAssembly SIMD kernel
+                           (default) or the plain-TypeScript reference loops
+                           (slower; what every other path is checked against)
   --weights FILE           weights file(s) instead of the shipped fp16 ones (repeat for purohit)
   --patch-stride N         purohit: step between 30×30 patches (default 15)
   --working-size N         shrink images whose long side is over N px before the
@@ -97,6 +100,7 @@ const OPTIONS = {
   runs: { type: "string" },
   "cpu-size": { type: "string" },
   fp16: { type: "boolean", default: false },
+  "cpu-conv": { type: "string", default: "simd" },
   "json-file": { type: "string" },
 } as const;
 
@@ -156,6 +160,8 @@ async function openModel(values: Values): Promise<MapRunner> {
   if (kind !== "dbm" && kind !== "purohit") throw new UsageError(`--model must be dbm or purohit, got "${values.model}"`);
   const backend = values.backend as RunnerBackend;
   if (backend !== "cpu" && backend !== "webgl" && backend !== "auto") throw new UsageError(`--backend must be auto, cpu or webgl, got "${backend}"`);
+  const cpuConv = values["cpu-conv"];
+  if (cpuConv !== "simd" && cpuConv !== "reference") throw new UsageError(`--cpu-conv must be simd or reference, got "${cpuConv}"`);
   const patchStride = positiveInt(values["patch-stride"], "--patch-stride");
   const workingSize = values["working-size"] === "0" ? 0 : positiveInt(values["working-size"], "--working-size");
   let weightPaths = values.weights ?? [];
@@ -169,7 +175,7 @@ async function openModel(values: Values): Promise<MapRunner> {
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
   }
-  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize, precision: values.fp16 ? "fp16" : "fp32" });
+  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize, precision: values.fp16 ? "fp16" : "fp32", cpuConv });
   if (runner.reason && !values.json) process.stderr.write(`blurmap: backend ${runner.backend}: ${runner.reason}\n`);
   return runner;
 }

@@ -9,7 +9,8 @@ import { buildPurohit, PATCH_FILE, UNET_FILE, type PatchNetArchitecture, type UN
 import { WebGLExecutor } from "./graph/webgl-executor.js";
 import { checkImage, shrinkToFit, toInputTensor, type RgbaImage } from "./image/preprocess.js";
 import { resizeBilinear } from "./kernels/resize-bilinear.js";
-import type { Tensor } from "./kernels/kernel.js";
+import type { CpuConv, CpuOptions, Tensor } from "./kernels/kernel.js";
+import { simdAvailable } from "./kernels/conv2d-simd.js";
 import { createGpuContext, type Precision } from "./webgl/context.js";
 import { planMagnify, toRgbaImage, type MagnifyOptions } from "./apps/magnify.js";
 import { segmentMap, thresholdMask, type BlurMask, type Segmentation, type SegmentOptions } from "./apps/segment.js";
@@ -23,8 +24,14 @@ export type ModelKind = "dbm" | "purohit";
 export const MINIMUM_SIDE: Readonly<Record<ModelKind, number>> = { dbm: 16, purohit: 30 };
 
 export interface ModelOptions {
-  /** "webgl" or "cpu" (plain TypeScript, anywhere). loadModel picks "webgl" where the page or worker can make a canvas, else "cpu". */
+  /** "webgl" or "cpu" (anywhere). loadModel picks "webgl" where the page or worker can make a canvas, else "cpu". */
   readonly backend?: Backend;
+  /**
+   * CPU only: how convolutions are computed. "simd" (the default where the engine
+   * has WebAssembly SIMD) is many times faster; "reference" is the plain-TypeScript
+   * loops every other path is checked against. They agree within float32 rounding.
+   */
+  readonly cpuConv?: CpuConv;
   /** Canvas for the WebGL context; an OffscreenCanvas is made when omitted. */
   readonly canvas?: HTMLCanvasElement | OffscreenCanvas;
   /**
@@ -101,6 +108,7 @@ export class BlurMapModel {
   private readonly patchStride: number;
   private readonly workingSize: number;
   private readonly graphs = new Map<string, { graph: Graph; params: BoundParams }>();
+  private readonly cpu: CpuOptions;
   private executor: WebGLExecutor | null = null;
   private disposed = false;
 
@@ -123,6 +131,10 @@ export class BlurMapModel {
     this.backend = opts.backend ?? "cpu";
     const precision = opts.precision ?? "fp32";
     if (precision !== "fp32" && precision !== "fp16") throw new Error(`blurmap: precision must be "fp32" or "fp16", got "${precision}"`);
+    const conv = opts.cpuConv ?? (simdAvailable() ? "simd" : "reference");
+    if (conv !== "simd" && conv !== "reference") throw new Error(`blurmap: cpuConv must be "simd" or "reference", got "${conv}"`);
+    if (conv === "simd" && !simdAvailable()) throw new Error('blurmap: cpuConv "simd" needs WebAssembly SIMD, which this JavaScript engine lacks; use "reference"');
+    this.cpu = { conv };
     if (this.backend === "webgl") this.executor = new WebGLExecutor(createGpuContext(opts.canvas), precision);
     else if (this.backend !== "cpu") throw new Error(`blurmap: unknown backend "${this.backend}" (expected "webgl" or "cpu")`);
   }
@@ -188,7 +200,7 @@ export class BlurMapModel {
 
   /** Runs a graph that is not the network (the MRF, magnification) on this model's backend; returns its output. */
   private runOnBackend(graph: Graph, params: BoundParams, inputs: Tensor[]): Tensor {
-    return (this.executor ? this.executor.run(graph, params, inputs) : runCpu(graph, params, inputs)).get(graph.output)!;
+    return (this.executor ? this.executor.run(graph, params, inputs) : runCpu(graph, params, inputs, [], this.cpu)).get(graph.output)!;
   }
 
   /** The network's map at its working size (the image shrunk to workingSize, never below the model's minimum side). */
@@ -201,7 +213,7 @@ export class BlurMapModel {
     const small = this.workingSize > 0 ? shrinkToFit(image, this.workingSize, minSide) : image;
     const input = toInputTensor(small, this.normalisation);
     const { graph, params } = this.graph(small.height, small.width);
-    const tensors = this.executor ? this.runOnGpu(graph, params, input, keep, small) : runCpu(graph, params, [input], keep);
+    const tensors = this.executor ? this.runOnGpu(graph, params, input, keep, small) : runCpu(graph, params, [input], keep, this.cpu);
     return { small, smallMap: tensors.get(graph.output)!, tensors };
   }
 
@@ -223,9 +235,9 @@ export class BlurMapModel {
     this.disposed = true;
   }
 
-  /** Where it runs: the GL renderer string on "webgl", "cpu" otherwise. */
+  /** Where it runs: the GL renderer string on "webgl"; on the CPU, "cpu (simd)" or "cpu (reference)". */
   get device(): string {
-    return this.executor ? this.executor.ctx.renderer : "cpu";
+    return this.executor ? this.executor.ctx.renderer : `cpu (${this.cpu.conv})`;
   }
 
   /** GL objects held (0 on the CPU backend); for leak checks. */

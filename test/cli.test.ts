@@ -88,6 +88,7 @@ test("cli: two inputs with the same name never overwrite each other's map", asyn
 test("cli: usage errors exit 2 with a message", async () => {
   for (const [args, message] of [
     [["map", SAMPLE, "--backend", "metal"], '--backend must be auto, cpu or webgl, got "metal"'],
+    [["map", SAMPLE, "--cpu-conv", "avx"], '--cpu-conv must be simd or reference, got "avx"'],
     [["segment", SAMPLE, "--solver", "icm"], '--solver must be meanfield or graphcut, got "icm"'],
     [["segment", SAMPLE, "--smoothness=-1"], '--smoothness must be a number ≥ 0, got "-1"'],
     [["magnify", SAMPLE, "--strength", "3"], '--strength must be in (0, 0.2], got "3"'],

@@ -4,6 +4,9 @@ import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, statSync } from "node:fs";
 import { build } from "esbuild";
 
+// First the WebAssembly kernels: src/ imports them as generated modules.
+await import("./build-wasm.js");
+
 const common = { bundle: true, format: "esm", target: "es2022", sourcemap: true, logLevel: "warning" };
 
 await Promise.all([

@@ -1,6 +1,9 @@
-/** Runs a graph with the kernels' plain-TypeScript reference implementations. */
+/**
+ * Runs a graph on the CPU: every op's plain-TypeScript implementation, and for
+ * convolutions the reference loops or the WebAssembly SIMD kernel (options.conv).
+ */
 import { kernelFor } from "../kernels/index.js";
-import type { Params, Tensor } from "../kernels/kernel.js";
+import { REFERENCE, type CpuOptions, type Params, type Tensor } from "../kernels/kernel.js";
 import { shapeString } from "../kernels/layout.js";
 import type { Graph } from "./ir.js";
 
@@ -20,7 +23,7 @@ export function checkInputs(graph: Graph, inputs: readonly Tensor[]): void {
 }
 
 /** Returns the graph output and every tensor named in `keep`. */
-export function runCpu(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = []): Map<string, Tensor> {
+export function runCpu(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[] = [], options: CpuOptions = REFERENCE): Map<string, Tensor> {
   checkInputs(graph, inputs);
   const lastUse = new Map<string, number>();
   graph.nodes.forEach((n, i) => n.inputs.forEach((t) => lastUse.set(t, i)));
@@ -28,7 +31,7 @@ export function runCpu(graph: Graph, params: BoundParams, inputs: readonly Tenso
   const values = new Map<string, Tensor>(graph.inputs.map((name, i) => [name, inputs[i]]));
   graph.nodes.forEach((node, i) => {
     const inputs = node.inputs.map((t) => values.get(t)!);
-    values.set(node.name, kernelFor(node.op).cpu(inputs, node.attrs, params.get(node.name) ?? NO_PARAMS));
+    values.set(node.name, kernelFor(node.op).cpu(inputs, node.attrs, params.get(node.name) ?? NO_PARAMS, options));
     for (const t of node.inputs) if (lastUse.get(t) === i && !wanted.has(t)) values.delete(t);
   });
   return new Map([...wanted].map((t) => {

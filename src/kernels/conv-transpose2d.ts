@@ -20,7 +20,8 @@ export const convTranspose2d: Kernel<ConvAttrs> = {
   },
   cpu([x], a, p) {
     const at = accessor(p.weight, a.outChannels, a.kernel);
-    return convGather(x, convTranspose2d.outputShape([x.shape], a), at, p.bias, a, "transposed");
+    // The SIMD kernel gathers with strides only; a transposed conv always runs the reference loops.
+    return convGather(x, convTranspose2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "transposed", "reference");
   },
   gpu: {
     variant: (a) => a.activation,

@@ -13,7 +13,8 @@
  */
 import { activate, activationGlsl, type Activation } from "./activation.js";
 import { channelGroups, type Shape } from "./layout.js";
-import { tensor, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
+import { convRowsSimd } from "./conv2d-simd.js";
+import { REFERENCE, tensor, type CpuConv, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
 
 export interface ConvAttrs {
   readonly outChannels: number;
@@ -52,12 +53,12 @@ export const conv2d: Kernel<ConvAttrs> = {
     if (oh < 1 || ow < 1) throw new Error(`conv2d: input ${w}×${h} (width×height) is too small for a ${a.kernel.join("×")} kernel`);
     return [n, oh, ow, a.outChannels];
   },
-  cpu([x], a, p) {
+  cpu([x], a, p, options = REFERENCE) {
     const cin = x.shape[3];
     const w = p.weight.data;
     const [kh, kw] = a.kernel;
     const at: WeightAccessor = (o, i, ky, kx) => w[((o * cin + i) * kh + ky) * kw + kx];
-    return convGather(x, conv2d.outputShape([x.shape], a), at, p.bias, a, "gather");
+    return convGather(x, conv2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "gather", options.conv);
   },
   gpu: {
     variant: (a) => a.activation,
@@ -95,17 +96,33 @@ export interface ConvJob {
   readonly bias: Float32Array | null;
   readonly attrs: ConvAttrs;
   readonly direction: ConvDirection;
+  /** Which loops compute the rows; transposed convs always take the reference. */
+  readonly conv: CpuConv;
   readonly out: Float32Array;
 }
 
-/**
- * Runs a conv job's output rows (rows are numbered b·outHeight + y) 0..count−1.
- * The default runs them here; Node installs a pool of worker threads
- * (node/cpu-threads.ts) with setConvRowRunner.
- */
-export type ConvRowRunner = (job: ConvJob, rows: number) => void;
+/** A conv job before its output exists: the runner allocates the output where its threads can write it. */
+export type ConvTask = Omit<ConvJob, "out">;
 
-let rowRunner: ConvRowRunner = (job, rows) => convRows(job, 0, rows);
+/**
+ * Computes all output rows of a conv task (rows are numbered b·outHeight + y)
+ * and returns the output. The default runs them here; Node installs a pool of
+ * worker threads (node/cpu-threads.ts) with setConvRowRunner.
+ */
+export type ConvRowRunner = (task: ConvTask) => Float32Array;
+
+let rowRunner: ConvRowRunner = (task) => {
+  const [n, oh, ow, cout] = task.outShape;
+  const out = new Float32Array(n * oh * ow * cout);
+  runConvRows({ ...task, out }, 0, n * oh);
+  return out;
+};
+
+/** Computes output rows [rowStart, rowEnd) of a conv job into job.out, with the loops the job names. */
+export function runConvRows(job: ConvJob, rowStart: number, rowEnd: number): void {
+  if (job.conv === "simd" && job.direction === "gather") convRowsSimd(job, rowStart, rowEnd);
+  else convRows(job, rowStart, rowEnd);
+}
 
 /** Installs how conv rows are run; returns the previous runner, to restore it. */
 export function setConvRowRunner(runner: ConvRowRunner): ConvRowRunner {
@@ -118,29 +135,51 @@ export function setConvRowRunner(runner: ConvRowRunner): ConvRowRunner {
  * The CPU reference all convolutions share: out(y, x) = Σ w(o, i, ky, kx)·in(iy, ix),
  * input coordinates from `direction`.
  */
-export function convGather(x: Tensor, outShape: Shape, weight: WeightAccessor, bias: Param | undefined, a: ConvAttrs, direction: ConvDirection): Tensor {
-  const out = tensor(outShape);
-  const job: ConvJob = { x, outShape, blocked: blockWeights(weight, outShape[3], x.shape[3], a.kernel), bias: bias?.data ?? null, attrs: a, direction, out: out.data };
-  rowRunner(job, outShape[0] * outShape[1]);
-  return out;
+export function convGather(
+  x: Tensor,
+  outShape: Shape,
+  weightParam: Param,
+  weight: WeightAccessor,
+  bias: Param | undefined,
+  a: ConvAttrs,
+  direction: ConvDirection,
+  conv: CpuConv,
+): Tensor {
+  const blocked = blockedWeights(weightParam, weight, outShape[3], x.shape[3], a.kernel);
+  return tensor(outShape, rowRunner({ x, outShape, blocked, bias: bias?.data ?? null, attrs: a, direction, conv }));
 }
 
+// Bound weights do not change after loading, so each is blocked once, on its first run.
+const blockedCache = new WeakMap<Param, Float32Array>();
+
+function blockedWeights(param: Param, weight: WeightAccessor, cout: number, cin: number, kernel: readonly [number, number]): Float32Array {
+  let blocked = blockedCache.get(param);
+  if (!blocked || blocked.length !== blockedLength(cout, cin, kernel)) {
+    blocked = blockWeights(weight, cout, cin, kernel);
+    blockedCache.set(param, blocked);
+  }
+  return blocked;
+}
+
+const blockedLength = (cout: number, cin: number, [kh, kw]: readonly [number, number]) => Math.ceil(cout / 8) * kh * kw * cin * 8;
+
 /**
- * Weights as [out block][ky][kx][in][4]: the inner loop reads four outputs' weights
- * for one input channel from consecutive floats, and keeps four sums in locals.
+ * Weights as [out block of 8][ky][kx][in][8], zero-padded to a whole block: the
+ * inner loops read the outputs' weights for one input channel from consecutive
+ * floats (the reference four of them, the SIMD kernel all eight as two vectors).
  */
 export function blockWeights(weight: WeightAccessor, cout: number, cin: number, kernel: readonly [number, number]): Float32Array {
   const [kh, kw] = kernel;
   const taps = kh * kw;
-  const blocked = new Float32Array(Math.ceil(cout / 4) * taps * cin * 4);
+  const blocked = new Float32Array(blockedLength(cout, cin, kernel));
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
       for (let ky = 0; ky < kh; ky++)
-        for (let kx = 0; kx < kw; kx++) blocked[((((o >> 2) * taps + ky * kw + kx) * cin + i) << 2) + (o & 3)] = weight(o, i, ky, kx);
+        for (let kx = 0; kx < kw; kx++) blocked[((((o >> 3) * taps + ky * kw + kx) * cin + i) << 3) + (o & 7)] = weight(o, i, ky, kx);
   return blocked;
 }
 
-/** Computes output rows [rowStart, rowEnd) of a conv job into job.out. */
+/** The reference loops: output rows [rowStart, rowEnd) of a conv job into job.out, summing in float64. */
 export function convRows(job: ConvJob, rowStart: number, rowEnd: number): void {
   const { x, outShape, blocked: wt, bias, attrs: a, direction, out } = job;
   const [, h, w, cin] = x.shape;
@@ -171,8 +210,8 @@ export function convRows(job: ConvJob, rowStart: number, rowEnd: number): void {
             const ix = inputCols[kx];
             if (ix < 0) continue;
             let xi = ((b * h + iy) * w + ix) * cin;
-            let wi = ((ob * taps + ky * kw + kx) * cin) << 2;
-            for (let i = 0; i < cin; i++, xi++, wi += 4) {
+            let wi = (((o >> 3) * taps + ky * kw + kx) * cin << 3) + (o & 7);
+            for (let i = 0; i < cin; i++, xi++, wi += 8) {
               const v = xs[xi];
               s0 += v * wt[wi];
               s1 += v * wt[wi + 1];

@@ -38,10 +38,25 @@ export interface GpuPass<A> {
   pack?(params: Params, attrs: A, inputs: readonly Shape[]): Record<string, PackedTexture>;
 }
 
+/**
+ * How the CPU path computes convolutions: "reference", the plain-TypeScript
+ * loops every other path is checked against, or "simd", the WebAssembly SIMD
+ * kernel (conv2d-simd.ts), many times faster and equal to the reference within
+ * float32 rounding.
+ */
+export type CpuConv = "reference" | "simd";
+
+export interface CpuOptions {
+  readonly conv: CpuConv;
+}
+
+export const REFERENCE: CpuOptions = { conv: "reference" };
+
 export interface Kernel<A = unknown> {
   readonly op: string;
   outputShape(inputs: readonly Shape[], attrs: A): Shape;
-  cpu(inputs: readonly Tensor[], attrs: A, params: Params): Tensor;
+  /** Only convolutions read `options` (default REFERENCE); every other op has one CPU implementation. */
+  cpu(inputs: readonly Tensor[], attrs: A, params: Params, options?: CpuOptions): Tensor;
   gpu: GpuPass<A>;
 }
 

@@ -1,14 +1,15 @@
 /**
  * Worker threads for the CPU path in Node: each convolution's output rows are
- * split across the cores. The arrays move into SharedArrayBuffers once per
- * layer (no copies per thread); the main thread computes its own share, then
- * blocks on Atomics.wait until the workers are done, so model.run stays
- * synchronous. Every output element is computed by exactly the same loop as on
- * one thread, so the results are bit-identical.
+ * split across the cores. Outputs are allocated in SharedArrayBuffers, so a
+ * conv whose input came from another conv shares it as it is; other inputs, and
+ * each layer's blocked weights (once), are copied into shared memory. The main
+ * thread computes its own share, then blocks on Atomics.wait until the workers
+ * are done, so model.run stays synchronous. Every output element is computed by
+ * exactly the same loop as on one thread, so the results are bit-identical.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { setConvRowRunner, convRows, type ConvJob, type ConvRowRunner } from "../kernels/conv2d.js";
+import { setConvRowRunner, runConvRows, type ConvJob, type ConvRowRunner, type ConvTask } from "../kernels/conv2d.js";
 
 /** Below this many multiply-adds a layer is not worth the hand-off. */
 const MIN_PARALLEL_MACS = 2e6;
@@ -33,22 +34,27 @@ export function useCpuThreads(threads = availableParallelism()): CpuThreads {
   // [0]: workers done with the current job; [1]: 1 when one of them failed.
   const control = new Int32Array(new SharedArrayBuffer(8));
   let split = 0;
-  const runner: ConvRowRunner = (job, rows) => {
-    const [, , ow, cout] = job.outShape;
-    const macs = rows * ow * cout * job.x.shape[3] * job.attrs.kernel[0] * job.attrs.kernel[1];
+  const runner: ConvRowRunner = (task) => {
+    const [n, oh, ow, cout] = task.outShape;
+    const rows = n * oh;
+    const macs = rows * ow * cout * task.x.shape[3] * task.attrs.kernel[0] * task.attrs.kernel[1];
     const helpers = workers.filter((_, i) => Atomics.load(ready, i) === 1);
-    if (helpers.length === 0 || rows < 2 || macs < MIN_PARALLEL_MACS) return convRows(job, 0, rows);
+    if (helpers.length === 0 || rows < 2 || macs < MIN_PARALLEL_MACS) {
+      const out = new Float32Array(rows * ow * cout);
+      runConvRows({ ...task, out }, 0, rows);
+      return out;
+    }
     split++;
-    const shared = shareJob(job);
+    const job = shareTask(task);
     const parts = Math.min(helpers.length + 1, rows);
     const bound = (k: number) => Math.round((k * rows) / parts);
     Atomics.store(control, 0, 0);
     Atomics.store(control, 1, 0);
-    for (let k = 1; k < parts; k++) helpers[k - 1].postMessage({ job: shared, start: bound(k), end: bound(k + 1), control });
-    convRows(shared, 0, bound(1));
+    for (let k = 1; k < parts; k++) helpers[k - 1].postMessage({ job, start: bound(k), end: bound(k + 1), control });
+    runConvRows(job, 0, bound(1));
     for (let done = Atomics.load(control, 0); done < parts - 1; done = Atomics.load(control, 0)) Atomics.wait(control, 0, done);
     if (Atomics.load(control, 1)) throw new Error("blurmap: a CPU worker thread failed during a convolution");
-    job.out.set(shared.out);
+    return job.out;
   };
   const previous = setConvRowRunner(runner);
   return {
@@ -74,18 +80,34 @@ function startWorker(ready: Int32Array, index: number): Worker {
   return worker;
 }
 
+function sharedArray(length: number): Float32Array {
+  return new Float32Array(new SharedArrayBuffer(4 * length));
+}
+
+/** `a` itself when it is in shared memory already, else a shared copy. */
 function shared(a: Float32Array): Float32Array {
-  const s = new Float32Array(new SharedArrayBuffer(a.byteLength));
+  if (a.buffer instanceof SharedArrayBuffer) return a;
+  const s = sharedArray(a.length);
   s.set(a);
   return s;
 }
 
-function shareJob(job: ConvJob): ConvJob {
+// Blocked weights are made once per layer (conv2d.ts); share each once, too.
+const sharedWeights = new WeakMap<Float32Array, Float32Array>();
+
+function sharedOnce(a: Float32Array): Float32Array {
+  let s = sharedWeights.get(a);
+  if (!s) sharedWeights.set(a, (s = shared(a)));
+  return s;
+}
+
+function shareTask(task: ConvTask): ConvJob {
+  const [n, oh, ow, cout] = task.outShape;
   return {
-    ...job,
-    x: { shape: job.x.shape, data: shared(job.x.data) },
-    blocked: shared(job.blocked),
-    bias: job.bias && shared(job.bias),
-    out: new Float32Array(new SharedArrayBuffer(job.out.byteLength)),
+    ...task,
+    x: { shape: task.x.shape, data: shared(task.x.data) },
+    blocked: sharedOnce(task.blocked),
+    bias: task.bias && sharedOnce(task.bias),
+    out: sharedArray(n * oh * ow * cout),
   };
 }

@@ -3,13 +3,13 @@
 // whose arrays live in shared memory, counting itself done (or failed) on the
 // shared control words and waking the main thread.
 import { parentPort, workerData } from "node:worker_threads";
-import { convRows, type ConvJob } from "../kernels/conv2d.js";
+import { runConvRows, type ConvJob } from "../kernels/conv2d.js";
 
 const { ready, index } = workerData as { ready: Int32Array; index: number };
 
 parentPort!.on("message", (m: { job: ConvJob; start: number; end: number; control: Int32Array }) => {
   try {
-    convRows(m.job, m.start, m.end);
+    runConvRows(m.job, m.start, m.end);
   } catch {
     Atomics.store(m.control, 1, 1);
   } finally {

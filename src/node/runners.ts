@@ -17,7 +17,7 @@ export type RunnerBackend = "cpu" | "webgl" | "auto";
 export interface MapRunner {
   readonly kind: ModelKind;
   readonly backend: "cpu" | "webgl";
-  /** The GL renderer on webgl; "cpu" otherwise. */
+  /** The GL renderer on webgl; on the CPU, the convolution loops and the thread count. */
   readonly device: string;
   /** Why "auto" chose this backend (absent when the caller named one). */
   readonly reason?: string;
@@ -25,7 +25,7 @@ export interface MapRunner {
   close(): Promise<void>;
 }
 
-export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize" | "precision">;
+export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize" | "precision" | "cpuConv">;
 
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i;
 
@@ -55,7 +55,7 @@ function cpuRunner(weightPaths: readonly string[], opts: RunnerOptions, reason?:
   return {
     kind: model.kind,
     backend: "cpu",
-    device: `cpu (${threads.threads} thread${threads.threads > 1 ? "s" : ""})`,
+    device: `${model.device}, ${threads.threads} thread${threads.threads > 1 ? "s" : ""}`,
     reason,
     run: async (image, job = { task: "map" }) => runJob(model, image, job),
     close: async () => {
