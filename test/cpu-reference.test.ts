@@ -22,7 +22,7 @@ const cases: { name: string; op: OpName; attrs: unknown; inputs: number; params:
 const CONVS: readonly CpuConv[] = ["reference", "simd"];
 
 for (const c of cases)
-  for (const conv of c.op === "conv2d" ? CONVS : ["reference" as const]) {
+  for (const conv of c.op === "conv2d" || c.op === "conv_transpose2d" ? CONVS : ["reference" as const]) {
     test(`cpu (${conv}) == pytorch: op ${c.name}`, () => {
       const inputs = Array.from({ length: c.inputs }, (_, i) => asTensor(ops, `${c.name}.input${i}`));
       const params: Params = Object.fromEntries(c.params.map((p) => [p, ops.tensors.get(`${c.name}.${p}`)!]));

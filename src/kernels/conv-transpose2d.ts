@@ -4,7 +4,7 @@
  * and weight packing are conv2d's, with the input coordinate rule flipped.
  */
 import { convGather, convPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
-import type { Kernel, Param } from "./kernel.js";
+import { REFERENCE, type Kernel, type Param } from "./kernel.js";
 
 function accessor(weight: Param, cout: number, kernel: readonly [number, number]): WeightAccessor {
   const w = weight.data;
@@ -18,10 +18,9 @@ export const convTranspose2d: Kernel<ConvAttrs> = {
     const size = (n: number, i: 0 | 1) => (n - 1) * a.stride[i] - 2 * a.pad[i] + a.dilation[i] * (a.kernel[i] - 1) + 1;
     return [x[0], size(x[1], 0), size(x[2], 1), a.outChannels];
   },
-  cpu([x], a, p) {
+  cpu([x], a, p, options = REFERENCE) {
     const at = accessor(p.weight, a.outChannels, a.kernel);
-    // The SIMD kernel gathers with strides only; a transposed conv always runs the reference loops.
-    return convGather(x, convTranspose2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "transposed", "reference");
+    return convGather(x, convTranspose2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "transposed", options.conv);
   },
   gpu: {
     variant: (a) => a.activation,

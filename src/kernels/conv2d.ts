@@ -13,7 +13,7 @@
  */
 import { activate, activationGlsl, type Activation } from "./activation.js";
 import { channelGroups, type Shape } from "./layout.js";
-import { convRowsSimd } from "./conv2d-simd.js";
+import { convRowsSimd, simdComputes } from "./conv2d-simd.js";
 import { REFERENCE, tensor, type CpuConv, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
 
 export interface ConvAttrs {
@@ -96,7 +96,7 @@ export interface ConvJob {
   readonly bias: Float32Array | null;
   readonly attrs: ConvAttrs;
   readonly direction: ConvDirection;
-  /** Which loops compute the rows; transposed convs always take the reference. */
+  /** Which loops compute the rows ("simd" falls back to the reference where simdComputes() says no). */
   readonly conv: CpuConv;
   readonly out: Float32Array;
 }
@@ -120,7 +120,7 @@ let rowRunner: ConvRowRunner = (task) => {
 
 /** Computes output rows [rowStart, rowEnd) of a conv job into job.out, with the loops the job names. */
 export function runConvRows(job: ConvJob, rowStart: number, rowEnd: number): void {
-  if (job.conv === "simd" && job.direction === "gather") convRowsSimd(job, rowStart, rowEnd);
+  if (job.conv === "simd" && simdComputes(job)) convRowsSimd(job, rowStart, rowEnd);
   else convRows(job, rowStart, rowEnd);
 }
 
