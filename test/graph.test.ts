@@ -62,6 +62,34 @@ test("plan: DBM reuses textures and never overwrites a live tensor", () => {
   console.log(`    plan: DBM 64×48 uses ${plan.slots.length} textures for ${graph.nodes.length + 1} tensors`);
 });
 
+test("plan: scratch textures (the blocked conv's column phases) never alias a tensor live during their node", () => {
+  const graph = buildDbm(64, 48, { width: 1 });
+  const scratchSize = (node: Graph["nodes"][number]) => {
+    const [n, h, w, c] = graph.shapes.get(node.name)!;
+    return textureLayout([n, h, Math.ceil(w / 8), c]);
+  };
+  const plan = planTextures(graph, [], (node) => (node.op === "conv2d" ? { count: 8, ...scratchSize(node) } : null));
+  const order = [...graph.inputs, ...graph.nodes.map((n) => n.name)];
+  const born = new Map(order.map((t, i) => [t, i - graph.inputs.length]));
+  const dies = new Map<string, number>();
+  graph.nodes.forEach((n, i) => n.inputs.forEach((t) => dies.set(t, i)));
+  dies.set(graph.output, Infinity);
+  let convs = 0;
+  graph.nodes.forEach((node, i) => {
+    const scratch = plan.scratchOf.get(node.name);
+    if (node.op !== "conv2d") return assert.is(scratch, undefined);
+    convs++;
+    assert.is(new Set(scratch).size, 8, `${node.name}: 8 distinct scratch textures`);
+    const live = order.filter((t) => born.get(t)! <= i && (dies.get(t) ?? born.get(t)!) >= i);
+    for (const t of live) assert.not.ok(scratch!.includes(plan.slotOf.get(t)!), `${node.name}: a scratch texture is "${t}"'s`);
+    const { width, height } = scratchSize(node);
+    for (const slot of scratch!) assert.ok(plan.slots[slot].width >= width && plan.slots[slot].height >= height, `${node.name}: scratch too small`);
+    // WebGL's multi-target framebuffers need attachments of one size.
+    assert.is(new Set(scratch!.map((slot) => `${plan.slots[slot].width}×${plan.slots[slot].height}`)).size, 1, `${node.name}: scratch sizes differ`);
+  });
+  assert.is(convs, 14);
+});
+
 test("plan: Purohit with every tensor kept gives each its own texture", () => {
   const graph = buildPurohit(47, 31, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 });
   const plan = checkPlan(graph, [...graph.inputs, ...graph.nodes.map((n) => n.name)]);

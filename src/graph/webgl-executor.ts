@@ -1,13 +1,16 @@
 /**
  * Runs a graph as WebGL2 fragment passes. Per node: pick (or compile) the
  * op's shader variant, bind its inputs and packed weights, draw one triangle
- * into the output tensor's texture. Textures come from planTextures() and are
- * pooled across runs; only the tensors asked for are read back.
+ * into the output tensor's texture. A pass that computes several neighbouring
+ * pixels per fragment (conv2d) draws into that many scratch textures at once,
+ * then an interleave pass fills the output. Textures come from planTextures()
+ * and are pooled across runs; only the tensors asked for are read back.
  */
 import * as twgl from "twgl.js";
 import { kernelFor } from "../kernels/index.js";
-import type { Params, Tensor, UniformValue } from "../kernels/kernel.js";
-import { packTexture, textureLayout, unpackTexture, type Shape } from "../kernels/layout.js";
+import { interleaveColumns } from "../kernels/interleave-columns.js";
+import type { Kernel, Params, Tensor, UniformValue } from "../kernels/kernel.js";
+import { packTexture, textureLayout, unpackTexture, type Shape, type TextureLayout } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
 import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext, type Precision } from "../webgl/context.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
@@ -15,6 +18,7 @@ import type { Graph, Node } from "./ir.js";
 import { planTextures, smallestFitting } from "./plan.js";
 
 interface PooledTexture {
+  readonly id: number;
   readonly texture: WebGLTexture;
   readonly framebuffer: WebGLFramebuffer;
   readonly width: number;
@@ -32,11 +36,19 @@ const POOL_IDLE_RUNS = 2;
 
 const BYTES_PER_TEXEL: Record<Precision, number> = { fp32: 16, fp16: 8 };
 
+/** Column phases of a conv that computes `pixels` neighbouring pixels per fragment: [n, h, ⌈w / pixels⌉, c]. */
+function phaseShape([n, h, w, c]: Shape, pixels: number): Shape {
+  return [n, h, Math.ceil(w / pixels), c];
+}
+
 export class WebGLExecutor {
   private readonly programs: ProgramCache;
   private readonly pool: PooledTexture[] = [];
   /** Packed weights, per params object, per node and input shape. */
   private readonly weights = new Map<Params, Map<string, Record<string, WebGLTexture>>>();
+  /** Framebuffers over several pool textures (register-blocked passes), by their ids. */
+  private readonly multiTargets = new Map<string, { framebuffer: WebGLFramebuffer; ids: number[] }>();
+  private textureIds = 0;
   private runs = 0;
   private readonly weightBytes = new WeakMap<WebGLTexture, number>();
 
@@ -73,6 +85,7 @@ export class WebGLExecutor {
   private forgetLostObjects(): void {
     enableFloatRendering(this.ctx.gl); // extensions are lost with the context
     this.pool.length = 0;
+    this.multiTargets.clear();
     this.weights.clear();
     this.programs.forget();
   }
@@ -80,29 +93,39 @@ export class WebGLExecutor {
   private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[], profile?: (node: Node, ms: number) => void): Map<string, Tensor> {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
-    const plan = planTextures(graph, keep);
+    // Every blocked pass gets scratch textures of one size, so that one set serves
+    // them all: as wide as the widest phase tensor, each phase tensor's tiles
+    // re-flowed into that width, as high as the highest of those.
+    const pixels = new Map(graph.nodes.map((node) => [node, this.pixelsOf(graph, node)]));
+    const phaseShapes = graph.nodes.filter((node) => pixels.get(node)! > 1).map((node) => phaseShape(graph.shapes.get(node.name)!, pixels.get(node)!));
+    const width = Math.max(0, ...phaseShapes.map((s) => textureLayout(s).width));
+    const scratchSize = { width, height: Math.max(0, ...phaseShapes.map((s) => textureLayout(s, width).height)) };
+    const plan = planTextures(graph, keep, (node) => (pixels.get(node)! > 1 ? { count: pixels.get(node)!, ...scratchSize } : null));
     const run = ++this.runs;
     this.freeIdleTextures(run);
     const free = [...this.pool];
-    const slotTextures = plan.slots.map(({ width, height }) => {
-      const i = smallestFitting(free, width, height);
+    // Scratch slots take textures of exactly their size: they are drawn into together.
+    const scratchSlots = new Set([...plan.scratchOf.values()].flat());
+    const slotTextures = plan.slots.map(({ width, height }, slot) => {
+      const i = scratchSlots.has(slot) ? free.findIndex((t) => t.width === width && t.height === height) : smallestFitting(free, width, height);
       const pooled = i >= 0 ? free.splice(i, 1)[0] : this.newPooledTexture(width, height);
       pooled.lastRun = run;
       return pooled;
     });
     const textureOf = (t: string) => slotTextures[plan.slotOf.get(t)!];
+    const scratchOf = (node: Node) => (plan.scratchOf.get(node.name) ?? []).map((slot) => slotTextures[slot]);
 
     graph.inputs.forEach((name, i) => {
       const layout = textureLayout(inputs[i].shape);
       uploadTexture(this.ctx, textureOf(name).texture, layout.width, layout.height, packTexture(inputs[i].data, layout));
     });
-    if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf);
+    if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf, scratchOf(node));
     else {
       // A node packs and uploads its weights on its first run: profile an executor that has run the graph before.
       this.waitForGpu(textureOf(graph.inputs[0]).framebuffer);
       for (const node of graph.nodes) {
         const started = performance.now();
-        this.runNode(graph, node, params.get(node.name), textureOf);
+        this.runNode(graph, node, params.get(node.name), textureOf, scratchOf(node));
         this.waitForGpu(textureOf(node.name).framebuffer);
         profile(node, performance.now() - started);
       }
@@ -122,7 +145,7 @@ export class WebGLExecutor {
 
   private newPooledTexture(width: number, height: number): PooledTexture {
     const texture = createFloatTexture(this.ctx, width, height, null, "an activation", this.precision);
-    const pooled = { texture, framebuffer: createFramebuffer(this.ctx, texture), width, height, lastRun: 0 };
+    const pooled = { id: ++this.textureIds, texture, framebuffer: createFramebuffer(this.ctx, texture), width, height, lastRun: 0 };
     this.pool.push(pooled);
     return pooled;
   }
@@ -130,6 +153,11 @@ export class WebGLExecutor {
   private freeIdleTextures(run: number): void {
     const { gl } = this.ctx;
     for (const p of this.pool.filter((p) => run - p.lastRun > POOL_IDLE_RUNS)) {
+      for (const [key, m] of this.multiTargets)
+        if (m.ids.includes(p.id)) {
+          gl.deleteFramebuffer(m.framebuffer);
+          this.multiTargets.delete(key);
+        }
       gl.deleteFramebuffer(p.framebuffer);
       gl.deleteTexture(p.texture);
       this.pool.splice(this.pool.indexOf(p), 1);
@@ -146,32 +174,65 @@ export class WebGLExecutor {
     }
   }
 
-  private runNode(graph: Graph, node: Node, params: Params | undefined, textureOf: (t: string) => PooledTexture): void {
-    const { gl } = this.ctx;
+  /** Output pixels per fragment of a node's pass: what its kernel asks, within the GPU's draw buffers. */
+  private pixelsOf(graph: Graph, node: Node): number {
+    const pixels = kernelFor(node.op).gpu.pixels?.(node.attrs, node.inputs.map((t) => graph.shapes.get(t)!), graph.shapes.get(node.name)!) ?? 1;
+    return Math.min(pixels, this.ctx.maxDrawBuffers);
+  }
+
+  private runNode(graph: Graph, node: Node, params: Params | undefined, textureOf: (t: string) => PooledTexture, scratch: readonly PooledTexture[]): void {
     const kernel = kernelFor(node.op);
     const inputShapes = node.inputs.map((t) => graph.shapes.get(t)!);
     const outShape = graph.shapes.get(node.name)!;
-    const outLayout = textureLayout(outShape);
-    const key = `${node.op}/${kernel.gpu.variant(node.attrs)}/${node.inputs.length}`;
-    const program = this.programs.get(key, () => fragmentShader(kernel.gpu.source(node.attrs, node.inputs.length), node.inputs.length));
+    const inputs = node.inputs.map((t, i) => ({ texture: textureOf(t).texture, layout: textureLayout(inputShapes[i]) }));
+    const uniforms = { ...kernel.gpu.uniforms?.(node.attrs, inputShapes, outShape), ...this.packedWeights(node, params, inputShapes) };
+    const out = textureOf(node.name).framebuffer;
+    const pixels = scratch.length;
+    if (pixels === 0) return this.draw(node.op, kernel, node.attrs, 1, inputs, uniforms, textureLayout(outShape), out);
+    // Register blocking: the pass writes column phase k (columns ≡ k mod pixels)
+    // into scratch texture k, and a second pass interleaves the phases into the output.
+    const phases = textureLayout(phaseShape(outShape, pixels), scratch[0].width);
+    this.draw(node.op, kernel, node.attrs, pixels, inputs, uniforms, phases, this.multiTargetFramebuffer(scratch));
+    const phaseInputs = scratch.map(({ texture }) => ({ texture, layout: phases }));
+    this.draw("interleave_columns", interleaveColumns, { width: outShape[2] }, 1, phaseInputs, {}, textureLayout(outShape), out);
+  }
 
-    const uniforms: Record<string, UniformValue | WebGLTexture> = {
-      u_out_shape: outShape,
-      u_out_cols: outLayout.cols,
-      ...kernel.gpu.uniforms?.(node.attrs, inputShapes, outShape),
-      ...this.packedWeights(node, params, inputShapes),
-    };
-    node.inputs.forEach((t, i) => {
-      uniforms[`u_in${i}`] = textureOf(t).texture;
-      uniforms[`u_in${i}_shape`] = inputShapes[i];
-      uniforms[`u_in${i}_cols`] = textureLayout(inputShapes[i]).cols;
+  /** One fragment pass: `kernel`'s shader (compiled once per variant) over the texels of `outLayout`. */
+  private draw<A>(
+    op: string,
+    kernel: Kernel<A>,
+    attrs: A,
+    pixels: number,
+    inputs: readonly { texture: WebGLTexture; layout: TextureLayout }[],
+    extraUniforms: Record<string, UniformValue | WebGLTexture>,
+    outLayout: TextureLayout,
+    framebuffer: WebGLFramebuffer,
+  ): void {
+    const { gl } = this.ctx;
+    const key = `${op}/${kernel.gpu.variant(attrs)}/${inputs.length}/${pixels}`;
+    const program = this.programs.get(key, () => fragmentShader(kernel.gpu.source(attrs, inputs.length, pixels), inputs.length, pixels));
+    const uniforms: Record<string, UniformValue | WebGLTexture> = { u_out_shape: outLayout.shape, u_out_cols: outLayout.cols, ...extraUniforms };
+    inputs.forEach(({ texture, layout }, i) => {
+      uniforms[`u_in${i}`] = texture;
+      uniforms[`u_in${i}_shape`] = layout.shape;
+      uniforms[`u_in${i}_cols`] = layout.cols;
     });
-    const out = textureOf(node.name);
-    gl.bindFramebuffer(gl.FRAMEBUFFER, out.framebuffer);
+    gl.bindFramebuffer(gl.FRAMEBUFFER, framebuffer);
     gl.viewport(0, 0, outLayout.width, outLayout.height);
     gl.useProgram(program.program);
     twgl.setUniforms(program, uniforms);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
+  }
+
+  /** A framebuffer drawing into several pooled textures at once (draw buffer k = textures[k]), made once per combination. */
+  private multiTargetFramebuffer(textures: readonly PooledTexture[]): WebGLFramebuffer {
+    const key = textures.map((t) => t.id).join(",");
+    let entry = this.multiTargets.get(key);
+    if (!entry) {
+      entry = { framebuffer: createFramebuffer(this.ctx, ...textures.map((t) => t.texture)), ids: textures.map((t) => t.id) };
+      this.multiTargets.set(key, entry);
+    }
+    return entry.framebuffer;
   }
 
   private packedWeights(node: Node, params: Params | undefined, inputShapes: readonly Shape[]): Record<string, WebGLTexture> {
@@ -204,7 +265,13 @@ export class WebGLExecutor {
           weightBytes += this.weightBytes.get(tex) ?? 0;
         }
     const activationBytes = this.pool.reduce((sum, p) => sum + p.width * p.height * BYTES_PER_TEXEL[this.precision], 0);
-    return { textures: this.pool.length + weightTextures, framebuffers: this.pool.length, programs: this.programs.size, activationBytes, weightBytes };
+    return {
+      textures: this.pool.length + weightTextures,
+      framebuffers: this.pool.length + this.multiTargets.size,
+      programs: this.programs.size,
+      activationBytes,
+      weightBytes,
+    };
   }
 
   dispose(): void {
@@ -214,6 +281,8 @@ export class WebGLExecutor {
       gl.deleteTexture(p.texture);
     }
     this.pool.length = 0;
+    for (const m of this.multiTargets.values()) gl.deleteFramebuffer(m.framebuffer);
+    this.multiTargets.clear();
     for (const byNode of this.weights.values()) for (const t of byNode.values()) for (const tex of Object.values(t)) gl.deleteTexture(tex);
     this.weights.clear();
     this.programs.dispose();

@@ -44,6 +44,14 @@ export function convOutputSize(size: number, k: number, stride: number, pad: num
   return Math.floor((size + 2 * pad - dilation * (k - 1) - 1) / stride) + 1;
 }
 
+/**
+ * Output pixels per fragment for conv2d on the GPU (register blocking; the
+ * executor takes fewer where the GPU has fewer draw buffers). On SwiftShader a
+ * 64×64, 256 → 256 layer ran at 2.7 GFLOP/s with 1 pixel, 4.2 with 2, 5.8 with
+ * 4 and 7.0 with 8 (bench/README.md).
+ */
+export const CONV_PIXELS = 8;
+
 export const conv2d: Kernel<ConvAttrs> = {
   op: "conv2d",
   outputShape([x], a) {
@@ -62,7 +70,10 @@ export const conv2d: Kernel<ConvAttrs> = {
   },
   gpu: {
     variant: (a) => a.activation,
-    source: (a) => convPassSource(a.activation, false),
+    source: (a, _, pixels) => convPassSource(a.activation, false, pixels),
+    // With one input channel group (an RGB image) the loop is too short for
+    // blocking to pay: on SwiftShader it made such layers no faster or slower.
+    pixels: (_a, [[, , , cin]], [, , ow]) => (cin <= 4 ? 1 : Math.min(CONV_PIXELS, ow)),
     uniforms: (a) => convUniforms(a),
     pack(p, a, [x]) {
       const cin = x[3];
@@ -233,8 +244,14 @@ export function convUniforms(a: ConvAttrs): Record<string, readonly number[]> {
   return { u_kernel: a.kernel, u_stride: a.stride, u_pad: a.pad, u_dilation: a.dilation };
 }
 
-/** The GLSL pass shared by conv2d, conv_transpose2d and dense. */
-export function convPassSource(act: Activation, transposed: boolean): string {
+/**
+ * The GLSL pass shared by conv2d, conv_transpose2d and dense. With pixels > 1
+ * (gathers only) a fragment computes that many neighbouring output pixels of
+ * its channel group: each weight texel read then feeds every pixel.
+ */
+export function convPassSource(act: Activation, transposed: boolean, pixels = 1): string {
+  if (transposed && pixels > 1) throw new Error("convPassSource: a transposed conv computes one pixel per fragment");
+  const ks = Array.from({ length: pixels }, (_, k) => k);
   // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
   const inputCoord = (axis: "y" | "z", i: "x" | "y", k: string) =>
     transposed
@@ -242,6 +259,18 @@ export function convPassSource(act: Activation, transposed: boolean): string {
          if (t${axis} < 0 || t${axis} % u_stride.${i} != 0) continue;
          int i${axis} = t${axis} / u_stride.${i};`
       : `int i${axis} = o.${axis} * u_stride.${i} - u_pad.${i} + ${k} * u_dilation.${i};`;
+  // One pixel skips taps outside the input. Several read a clamped column and
+  // weigh it 0 where their tap is outside; a tap outside for all is skipped.
+  const inputColumns =
+    pixels === 1
+      ? `${inputCoord("z", "y", "kx")}
+      if (iz < 0 || iz >= u_in0_shape.z) continue;
+      int iz0 = iz;`
+      : `int first = o.z * ${pixels} * u_stride.y - u_pad.y + kx * u_dilation.y;
+      ${ks.map((k) => `int iz${k} = first + ${k} * u_stride.y;
+      float inside${k} = float(iz${k} >= 0 && iz${k} < u_in0_shape.z);
+      iz${k} = clamp(iz${k}, 0, u_in0_shape.z - 1);`).join("\n      ")}
+      if (${ks.map((k) => `inside${k}`).join(" + ")} == 0.0) continue;`;
   // With stride s and no dilation only every s-th tap of a transposed conv lands
   // on an input pixel: start at the first one and step by s instead of testing all.
   const first = (axis: "y" | "z", i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? (o.${axis} + u_pad.${i}) % u_stride.${i} : 0` : "0");
@@ -251,8 +280,9 @@ uniform sampler2D u_weights;
 uniform sampler2D u_bias;
 uniform ivec2 u_kernel, u_stride, u_pad, u_dilation;
 ${activationGlsl(act)}
-vec4 run(ivec4 o) {
-  vec4 acc = texelFetch(u_bias, ivec2(o.w, 0), 0);
+${pixels === 1 ? "vec4 run(ivec4 o)" : "void run(ivec4 o, out vec4 r[PIXELS])"} {
+  vec4 bias = texelFetch(u_bias, ivec2(o.w, 0), 0);
+  vec4 ${ks.map((k) => `acc${k} = bias`).join(", ")};
   int groupsIn = (u_in0_shape.w + 3) / 4;
   int stepY = ${step("x")}, stepX = ${step("y")};
   // Channel group gi is tile n·groupsIn + gi of the input texture: walk the tiles
@@ -263,23 +293,23 @@ vec4 run(ivec4 o) {
     ${inputCoord("y", "x", "ky")}
     if (iy < 0 || iy >= u_in0_shape.y) continue;
     for (int kx = ${first("z", "y")}; kx < u_kernel.y; kx += stepX) {
-      ${inputCoord("z", "y", "kx")}
-      if (iz < 0 || iz >= u_in0_shape.z) continue;
+      ${inputColumns}
       int wx = (ky * u_kernel.y + kx) * groupsIn * 4;
       ivec2 tile = firstTile;
       for (int gi = 0; gi < groupsIn; gi++, wx += 4) {
-        vec4 v = texelFetch(u_in0, tile + ivec2(iz, iy), 0);
-        // Four multiply-adds of whole vec4s (no dot products, so no horizontal sums).
-        acc += v.x * texelFetch(u_weights, ivec2(wx, o.w), 0)
-             + v.y * texelFetch(u_weights, ivec2(wx + 1, o.w), 0)
-             + v.z * texelFetch(u_weights, ivec2(wx + 2, o.w), 0)
-             + v.w * texelFetch(u_weights, ivec2(wx + 3, o.w), 0);
+        vec4 w0 = texelFetch(u_weights, ivec2(wx, o.w), 0);
+        vec4 w1 = texelFetch(u_weights, ivec2(wx + 1, o.w), 0);
+        vec4 w2 = texelFetch(u_weights, ivec2(wx + 2, o.w), 0);
+        vec4 w3 = texelFetch(u_weights, ivec2(wx + 3, o.w), 0);
+        // Four multiply-adds of whole vec4s per pixel (no dot products, so no horizontal sums).
+        ${ks.map((k) => `vec4 v${k} = texelFetch(u_in0, tile + ivec2(iz${k}, iy), 0)${pixels > 1 ? ` * inside${k}` : ""};
+        acc${k} += v${k}.x * w0 + v${k}.y * w1 + v${k}.z * w2 + v${k}.w * w3;`).join("\n        ")}
         tile.x += u_in0_shape.z;
         if (tile.x == rowEnd) tile = ivec2(0, tile.y + u_in0_shape.y);
       }
     }
   }
-  return activate(acc);
+  ${pixels === 1 ? "return activate(acc0);" : ks.map((k) => `r[${k}] = activate(acc${k});`).join(" ")}
 }`;
 }
 

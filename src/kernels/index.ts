@@ -6,6 +6,7 @@ import { conv2d } from "./conv2d.js";
 import { convTranspose2d } from "./conv-transpose2d.js";
 import { dense } from "./dense.js";
 import { extractPatches } from "./extract-patches.js";
+import { interleaveColumns } from "./interleave-columns.js";
 import type { Kernel } from "./kernel.js";
 import { maxpool2d } from "./maxpool2d.js";
 import { mrfEdges } from "./mrf-edges.js";
@@ -28,6 +29,7 @@ export const KERNELS = {
   mrf_edges: mrfEdges,
   mrf_meanfield: mrfMeanField,
   blend_by_map: blendByMap,
+  interleave_columns: interleaveColumns,
 } as const satisfies Record<string, Kernel<never>>;
 
 export type OpName = keyof typeof KERNELS;

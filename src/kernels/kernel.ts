@@ -30,8 +30,13 @@ export type UniformValue = number | readonly number[];
 export interface GpuPass<A> {
   /** Part of the shader cache key: everything that changes the GLSL. Never a size. */
   variant(attrs: A): string;
-  /** Fragment body (see prelude.ts for the helpers it may call). */
-  source(attrs: A, inputCount: number): string;
+  /** Fragment body (see prelude.ts for the helpers it may call); `pixels` as pixels() chose. */
+  source(attrs: A, inputCount: number, pixels: number): string;
+  /**
+   * Output pixels per fragment along x (default 1). Above 1, source() writes the
+   * blocked form of run() (prelude.ts) and the executor interleaves the result.
+   */
+  pixels?(attrs: A, inputs: readonly Shape[], output: Shape): number;
   /** Uniforms beyond the per-tensor shape uniforms the executor sets itself. */
   uniforms?(attrs: A, inputs: readonly Shape[], output: Shape): Record<string, UniformValue>;
   /** Weights as textures, packed once at load time. */

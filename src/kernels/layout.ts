@@ -10,7 +10,10 @@
  *     texel(n, y, x, g) = ( (t % cols)·w + x , floor(t / cols)·h + y )
  *
  * `cols` is chosen to keep the texture near-square, so deep layers (many
- * groups) and patch batches (many images) both fit under MAX_TEXTURE_SIZE.
+ * groups) and patch batches (many images) both fit under MAX_TEXTURE_SIZE;
+ * or, given `maxWidth`, as many tiles a row as fit in that width (scratch
+ * textures shared by tensors of different shapes). Passes read `cols` from a
+ * uniform, so either layout works everywhere.
  * Texels past the last tile are unused and hold zeros. Every pass writes zeros
  * into padded channels, so a texel can always be read as a whole vec4.
  */
@@ -28,11 +31,11 @@ export function channelGroups(c: number): number {
   return Math.ceil(c / 4);
 }
 
-export function textureLayout(shape: Shape): TextureLayout {
+export function textureLayout(shape: Shape, maxWidth?: number): TextureLayout {
   const [n, h, w, c] = shape;
   const groups = channelGroups(c);
   const tiles = n * groups;
-  const cols = Math.max(1, Math.min(tiles, Math.round(Math.sqrt((tiles * h) / w))));
+  const cols = Math.max(1, Math.min(tiles, maxWidth === undefined ? Math.round(Math.sqrt((tiles * h) / w)) : Math.floor(maxWidth / w)));
   const rows = Math.ceil(tiles / cols);
   return { shape, groups, cols, width: cols * w, height: rows * h };
 }

@@ -8,6 +8,15 @@
  * `u_out_shape`. `origin<i>(n, g)` is the texel where tile (n, g) starts, for
  * loops that read many pixels of one tile: the integer division is done once. The wrapper finds o from gl_FragCoord, skips unused texels and
  * zeroes padded channels, so no kernel repeats that logic.
+ *
+ * A pass that computes `pixels` > 1 neighbouring output pixels per fragment
+ * (register blocking: they share every weight read) writes instead
+ *
+ *     void run(ivec4 o, out vec4 r[PIXELS])   // pixels o.z·PIXELS + k, k < PIXELS
+ *
+ * where o indexes the blocked output [n, h, ⌈w / PIXELS⌉, c]; r[k] goes to draw
+ * buffer k, one texture per k (the executor interleaves them afterwards, see
+ * interleave-columns.ts).
  */
 export const VERTEX_SHADER = `#version 300 es
 // One triangle that covers the viewport; no vertex buffers needed.
@@ -16,14 +25,14 @@ void main() {
   gl_Position = vec4(p * 2.0 - 1.0, 0.0, 1.0);
 }`;
 
-export function fragmentShader(body: string, inputCount: number, defines: Record<string, string | number> = {}): string {
+export function fragmentShader(body: string, inputCount: number, pixels = 1): string {
+  const outputs = Array.from({ length: pixels }, (_, k) => k);
   const lines = [
     "#version 300 es",
     "precision highp float;",
     "precision highp int;",
     "precision highp sampler2D;",
-    ...Object.entries(defines).map(([k, v]) => `#define ${k} ${v}`),
-    "out vec4 fragColor;",
+    ...(pixels > 1 ? [`#define PIXELS ${pixels}`, ...outputs.map((k) => `layout(location = ${k}) out vec4 fragColor${k};`)] : ["out vec4 fragColor;"]),
     "uniform ivec4 u_out_shape;",
     "uniform int u_out_cols;",
   ];
@@ -47,10 +56,15 @@ export function fragmentShader(body: string, inputCount: number, defines: Record
   ivec2 p = ivec2(gl_FragCoord.xy);
   int groups = (u_out_shape.w + 3) / 4;
   int t = (p.y / u_out_shape.y) * u_out_cols + p.x / u_out_shape.z;
-  if (t >= u_out_shape.x * groups) { fragColor = vec4(0.0); return; }
+  ${pixels > 1 ? outputs.map((k) => `fragColor${k} = vec4(0.0);`).join(" ") : "fragColor = vec4(0.0);"}
+  if (t >= u_out_shape.x * groups) return;
   ivec4 o = ivec4(t / groups, p.y % u_out_shape.y, p.x % u_out_shape.z, t % groups);
-  vec4 v = run(o);
-  fragColor = mix(vec4(0.0), v, lessThan(o.w * 4 + ivec4(0, 1, 2, 3), ivec4(u_out_shape.w)));
+  bvec4 used = lessThan(o.w * 4 + ivec4(0, 1, 2, 3), ivec4(u_out_shape.w));
+  ${pixels > 1
+    ? `vec4 r[PIXELS];
+  run(o, r);
+  ${outputs.map((k) => `fragColor${k} = mix(vec4(0.0), r[${k}], used);`).join("\n  ")}`
+    : "fragColor = mix(vec4(0.0), run(o), used);"}
 }`,
   );
   return lines.join("\n");

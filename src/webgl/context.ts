@@ -9,6 +9,8 @@ import { VERTEX_SHADER } from "../kernels/prelude.js";
 export interface GpuContext {
   readonly gl: WebGL2RenderingContext;
   readonly maxTextureSize: number;
+  /** Textures one pass can draw into at once (WebGL2 guarantees 4). */
+  readonly maxDrawBuffers: number;
   /** The GL renderer string (e.g. "ANGLE (Google, Vulkan 1.3.0 (SwiftShader ...))"). */
   readonly renderer: string;
 }
@@ -20,7 +22,8 @@ export function createGpuContext(canvas?: HTMLCanvasElement | OffscreenCanvas): 
   enableFloatRendering(gl);
   const debug = gl.getExtension("WEBGL_debug_renderer_info");
   const renderer = String(gl.getParameter(debug ? debug.UNMASKED_RENDERER_WEBGL : gl.RENDERER));
-  return { gl, maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE) as number, renderer };
+  const maxDrawBuffers = Math.min(gl.getParameter(gl.MAX_DRAW_BUFFERS) as number, gl.getParameter(gl.MAX_COLOR_ATTACHMENTS) as number);
+  return { gl, maxTextureSize: gl.getParameter(gl.MAX_TEXTURE_SIZE) as number, maxDrawBuffers, renderer };
 }
 
 /** Float render targets need this extension, enabled again after every context restore. */
@@ -61,11 +64,14 @@ export function uploadTexture(ctx: GpuContext, texture: WebGLTexture, width: num
   gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, width, height, gl.RGBA, gl.FLOAT, data);
 }
 
-export function createFramebuffer(ctx: GpuContext, texture: WebGLTexture): WebGLFramebuffer {
+/** A framebuffer drawing into `textures` (draw buffer k = textures[k]). */
+export function createFramebuffer(ctx: GpuContext, ...textures: WebGLTexture[]): WebGLFramebuffer {
   const { gl } = ctx;
+  if (textures.length > ctx.maxDrawBuffers) throw new Error(`blurmap: ${textures.length} draw buffers asked for, this GPU has ${ctx.maxDrawBuffers}`);
   const fb = gl.createFramebuffer();
   gl.bindFramebuffer(gl.FRAMEBUFFER, fb);
-  gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0, gl.TEXTURE_2D, texture, 0);
+  textures.forEach((t, k) => gl.framebufferTexture2D(gl.FRAMEBUFFER, gl.COLOR_ATTACHMENT0 + k, gl.TEXTURE_2D, t, 0));
+  gl.drawBuffers(textures.map((_, k) => gl.COLOR_ATTACHMENT0 + k));
   const status = gl.checkFramebufferStatus(gl.FRAMEBUFFER);
   if (status !== gl.FRAMEBUFFER_COMPLETE) throw new Error(`blurmap: float framebuffer incomplete (status 0x${status.toString(16)})`);
   return fb;

@@ -72,21 +72,43 @@ function fixtureTensor(file: SafetensorsFile, name: string): Tensor {
   return { shape: t.shape as unknown as Shape, data: t.data };
 }
 
-/** Every op case of ops.safetensors as a one-node graph: WebGL vs CPU reference. */
+/**
+ * Every op case of ops.safetensors as a one-node graph, WebGL vs CPU reference;
+ * then the ops PyTorch has no twin of, on seeded random inputs: interleave_columns
+ * (the register-blocked conv's second pass), and convs 1..3 pixels wide (where
+ * the conv pass computes one pixel per fragment, then two with a phase left over).
+ */
 async function ops(): Promise<ParityResult[]> {
   const ops = parseSafetensors(await fetchBytes("ops.safetensors"), "ops.safetensors");
   const cases: { name: string; op: OpName; attrs: unknown; inputs: number; params: string[] }[] = JSON.parse(ops.metadata.cases);
-  return cases.map((c) => {
+  const fromFixture = cases.map((c) => {
     const inputs = Array.from({ length: c.inputs }, (_, i) => fixtureTensor(ops, `${c.name}.input${i}`));
     const params: Params = Object.fromEntries(c.params.map((p) => [p, ops.tensors.get(`${c.name}.${p}`)!]));
-    const kernel = kernelFor(c.op);
-    const shapes = new Map<string, Shape>(inputs.map((t, i) => [`in${i}`, t.shape]));
-    shapes.set("out", kernel.outputShape(inputs.map((t) => t.shape), c.attrs));
-    const names = inputs.map((_, i) => `in${i}`);
-    const graph: Graph = { inputs: names, output: "out", shapes, nodes: [{ name: "out", op: c.op, inputs: names, attrs: c.attrs }] };
-    const gpu = executor.run(graph, new Map([["out", params]]), inputs).get("out")!;
-    return result(`op ${c.name}`, gpu, kernel.cpu(inputs, c.attrs, params));
+    return opCase(c.name, c.op, c.attrs, inputs, params);
   });
+  const random = (shape: Shape, seed: number): Tensor => ({ shape, data: randomNormal(shape[0] * shape[1] * shape[2] * shape[3], seed) });
+  const convParams = (cout: number, cin: number, k: number, seed: number): Params => ({
+    weight: { shape: [cout, cin, k, k], data: randomNormal(cout * cin * k * k, seed) },
+    bias: { shape: [cout], data: randomNormal(cout, seed + 1) },
+  });
+  return [
+    ...fromFixture,
+    opCase("interleave_columns 2 phases → width 7", "interleave_columns", { width: 7 }, [random([2, 3, 4, 5], 1), random([2, 3, 4, 5], 2)], {}),
+    opCase("interleave_columns 3 phases → width 8", "interleave_columns", { width: 8 }, [1, 2, 3].map((k) => random([1, 2, 3, 6], 10 + k)), {}),
+    ...[1, 2, 3].map((w) => opCase(`conv3x3 width ${w}`, "conv2d", { ...CONV3X3, outChannels: 6 }, [random([1, 4, w, 5], 20 + w)], convParams(6, 5, 3, 30 + w))),
+  ];
+}
+
+const CONV3X3 = { kernel: [3, 3], stride: [1, 1], pad: [1, 1], dilation: [1, 1], activation: "relu" };
+
+function opCase(name: string, op: OpName, attrs: unknown, inputs: Tensor[], params: Params): ParityResult {
+  const kernel = kernelFor(op);
+  const shapes = new Map<string, Shape>(inputs.map((t, i) => [`in${i}`, t.shape]));
+  shapes.set("out", kernel.outputShape(inputs.map((t) => t.shape), attrs));
+  const names = inputs.map((_, i) => `in${i}`);
+  const graph: Graph = { inputs: names, output: "out", shapes, nodes: [{ name: "out", op, inputs: names, attrs }] };
+  const gpu = executor.run(graph, new Map([["out", params]]), inputs).get("out")!;
+  return result(`op ${name}`, gpu, kernel.cpu(inputs, attrs, params));
 }
 
 type NetName = "dbm" | "patch" | "unet" | "purohit" | "dbm-shipped" | "purohit-shipped";
