@@ -8,8 +8,8 @@
  */
 import * as twgl from "twgl.js";
 import { kernelFor } from "../kernels/index.js";
-import { interleaveColumns } from "../kernels/interleave-columns.js";
-import type { Kernel, Params, Tensor, UniformValue } from "../kernels/kernel.js";
+import { blockedWidth, interleaveColumns } from "../kernels/interleave-columns.js";
+import type { Blocking, Kernel, Params, Tensor, UniformValue } from "../kernels/kernel.js";
 import { packTexture, textureLayout, unpackTexture, type Shape, type TextureLayout } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
 import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext, type Precision } from "../webgl/context.js";
@@ -36,9 +36,9 @@ const POOL_IDLE_RUNS = 2;
 
 const BYTES_PER_TEXEL: Record<Precision, number> = { fp32: 16, fp16: 8 };
 
-/** Column phases of a conv that computes `pixels` neighbouring pixels per fragment: [n, h, ⌈w / pixels⌉, c]. */
-function phaseShape([n, h, w, c]: Shape, pixels: number): Shape {
-  return [n, h, Math.ceil(w / pixels), c];
+/** The tensor a blocked pass writes pixel k of each block into (one per k). */
+function blockedShape([n, h, w, c]: Shape, b: Blocking): Shape {
+  return [n, h, blockedWidth(w, b.pixels, b.step), c];
 }
 
 export class WebGLExecutor {
@@ -94,13 +94,19 @@ export class WebGLExecutor {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
     // Every blocked pass gets scratch textures of one size, so that one set serves
-    // them all: as wide as the widest phase tensor, each phase tensor's tiles
-    // re-flowed into that width, as high as the highest of those.
-    const pixels = new Map(graph.nodes.map((node) => [node, this.pixelsOf(graph, node)]));
-    const phaseShapes = graph.nodes.filter((node) => pixels.get(node)! > 1).map((node) => phaseShape(graph.shapes.get(node.name)!, pixels.get(node)!));
-    const width = Math.max(0, ...phaseShapes.map((s) => textureLayout(s).width));
-    const scratchSize = { width, height: Math.max(0, ...phaseShapes.map((s) => textureLayout(s, width).height)) };
-    const plan = planTextures(graph, keep, (node) => (pixels.get(node)! > 1 ? { count: pixels.get(node)!, ...scratchSize } : null));
+    // them all: as wide as the widest blocked tensor, each one's tiles re-flowed
+    // into that width, as high as the highest of those.
+    const blocking = new Map(graph.nodes.map((node) => [node.name, this.blockingOf(graph, node)]));
+    const shapes = graph.nodes.flatMap((node) => {
+      const b = blocking.get(node.name);
+      return b ? [blockedShape(graph.shapes.get(node.name)!, b)] : [];
+    });
+    const width = Math.max(0, ...shapes.map((s) => textureLayout(s).width));
+    const scratchSize = { width, height: Math.max(0, ...shapes.map((s) => textureLayout(s, width).height)) };
+    const plan = planTextures(graph, keep, (node) => {
+      const b = blocking.get(node.name);
+      return b ? { count: b.pixels, ...scratchSize } : null;
+    });
     const run = ++this.runs;
     this.freeIdleTextures(run);
     const free = [...this.pool];
@@ -119,13 +125,13 @@ export class WebGLExecutor {
       const layout = textureLayout(inputs[i].shape);
       uploadTexture(this.ctx, textureOf(name).texture, layout.width, layout.height, packTexture(inputs[i].data, layout));
     });
-    if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf, scratchOf(node));
+    if (!profile) for (const node of graph.nodes) this.runNode(graph, node, params.get(node.name), textureOf, blocking.get(node.name)!, scratchOf(node));
     else {
       // A node packs and uploads its weights on its first run: profile an executor that has run the graph before.
       this.waitForGpu(textureOf(graph.inputs[0]).framebuffer);
       for (const node of graph.nodes) {
         const started = performance.now();
-        this.runNode(graph, node, params.get(node.name), textureOf, scratchOf(node));
+        this.runNode(graph, node, params.get(node.name), textureOf, blocking.get(node.name)!, scratchOf(node));
         this.waitForGpu(textureOf(node.name).framebuffer);
         profile(node, performance.now() - started);
       }
@@ -174,27 +180,35 @@ export class WebGLExecutor {
     }
   }
 
-  /** Output pixels per fragment of a node's pass: what its kernel asks, within the GPU's draw buffers. */
-  private pixelsOf(graph: Graph, node: Node): number {
-    const pixels = kernelFor(node.op).gpu.pixels?.(node.attrs, node.inputs.map((t) => graph.shapes.get(t)!), graph.shapes.get(node.name)!) ?? 1;
-    return Math.min(pixels, this.ctx.maxDrawBuffers);
+  /** A node's register blocking: what its kernel asks, within the GPU's draw buffers; null for one pixel per fragment. */
+  private blockingOf(graph: Graph, node: Node): Blocking | null {
+    const b = kernelFor(node.op).gpu.blocking?.(node.attrs, node.inputs.map((t) => graph.shapes.get(t)!), graph.shapes.get(node.name)!);
+    const pixels = Math.min(b?.pixels ?? 1, this.ctx.maxDrawBuffers);
+    return b && pixels > 1 ? { pixels, step: b.step } : null;
   }
 
-  private runNode(graph: Graph, node: Node, params: Params | undefined, textureOf: (t: string) => PooledTexture, scratch: readonly PooledTexture[]): void {
+  private runNode(
+    graph: Graph,
+    node: Node,
+    params: Params | undefined,
+    textureOf: (t: string) => PooledTexture,
+    blocking: Blocking | null,
+    scratch: readonly PooledTexture[],
+  ): void {
     const kernel = kernelFor(node.op);
     const inputShapes = node.inputs.map((t) => graph.shapes.get(t)!);
     const outShape = graph.shapes.get(node.name)!;
     const inputs = node.inputs.map((t, i) => ({ texture: textureOf(t).texture, layout: textureLayout(inputShapes[i]) }));
     const uniforms = { ...kernel.gpu.uniforms?.(node.attrs, inputShapes, outShape), ...this.packedWeights(node, params, inputShapes) };
     const out = textureOf(node.name).framebuffer;
-    const pixels = scratch.length;
-    if (pixels === 0) return this.draw(node.op, kernel, node.attrs, 1, inputs, uniforms, textureLayout(outShape), out);
-    // Register blocking: the pass writes column phase k (columns ≡ k mod pixels)
-    // into scratch texture k, and a second pass interleaves the phases into the output.
-    const phases = textureLayout(phaseShape(outShape, pixels), scratch[0].width);
-    this.draw(node.op, kernel, node.attrs, pixels, inputs, uniforms, phases, this.multiTargetFramebuffer(scratch));
-    const phaseInputs = scratch.map(({ texture }) => ({ texture, layout: phases }));
-    this.draw("interleave_columns", interleaveColumns, { width: outShape[2] }, 1, phaseInputs, {}, textureLayout(outShape), out);
+    if (!blocking) return this.draw(node.op, kernel, node.attrs, 1, inputs, uniforms, textureLayout(outShape), out);
+    // Register blocking: the pass writes pixel k of each block into scratch
+    // texture k, and a second pass interleaves them into the output.
+    const blocked = textureLayout(blockedShape(outShape, blocking), scratch[0].width);
+    this.draw(node.op, kernel, node.attrs, blocking.pixels, inputs, uniforms, blocked, this.multiTargetFramebuffer(scratch));
+    const blockedInputs = scratch.map(({ texture }) => ({ texture, layout: blocked }));
+    const interleave = { width: outShape[2], step: blocking.step };
+    this.draw("interleave_columns", interleaveColumns, interleave, 1, blockedInputs, interleaveColumns.gpu.uniforms!(interleave, [], outShape), textureLayout(outShape), out);
   }
 
   /** One fragment pass: `kernel`'s shader (compiled once per variant) over the texels of `outLayout`. */

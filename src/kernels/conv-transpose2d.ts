@@ -3,7 +3,7 @@
  * computed as a gather so that each output texel is one fragment. The GPU pass
  * and weight packing are conv2d's, with the input coordinate rule flipped.
  */
-import { convGather, convPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
+import { convBlocking, convGather, convPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
 import { REFERENCE, type Kernel, type Param } from "./kernel.js";
 
 function accessor(weight: Param, cout: number, kernel: readonly [number, number]): WeightAccessor {
@@ -24,7 +24,9 @@ export const convTranspose2d: Kernel<ConvAttrs> = {
   },
   gpu: {
     variant: (a) => a.activation,
-    source: (a) => convPassSource(a.activation, true),
+    source: (a, _, pixels) => convPassSource(a.activation, true, pixels),
+    // Pixels a stride apart share their taps; with dilation they need not.
+    blocking: (a, [x], [, , ow]) => (a.dilation[1] === 1 ? convBlocking(x, ow, a.stride[1]) : null),
     uniforms: (a) => convUniforms(a),
     pack: (p, a, [x]) => packConvWeights(accessor(p.weight, a.outChannels, a.kernel), a.outChannels, x[3], a.kernel, p.bias),
   },

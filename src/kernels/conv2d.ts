@@ -14,7 +14,7 @@
 import { activate, activationGlsl, type Activation } from "./activation.js";
 import { channelGroups, type Shape } from "./layout.js";
 import { convRowsSimd, simdComputes } from "./conv2d-simd.js";
-import { REFERENCE, tensor, type CpuConv, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
+import { REFERENCE, tensor, type Blocking, type CpuConv, type Kernel, type PackedTexture, type Param, type Tensor } from "./kernel.js";
 
 export interface ConvAttrs {
   readonly outChannels: number;
@@ -52,6 +52,17 @@ export function convOutputSize(size: number, k: number, stride: number, pad: num
  */
 export const CONV_PIXELS = 8;
 
+/**
+ * conv2d's and conv_transpose2d's blocking: CONV_PIXELS pixels `step` columns
+ * apart, fewer on narrow outputs. None with one input channel group (an RGB
+ * image): the loop is too short for blocking to pay (on SwiftShader such layers
+ * were no faster, or slower).
+ */
+export function convBlocking([, , , cin]: Shape, outWidth: number, step: number): Blocking | null {
+  const pixels = Math.min(CONV_PIXELS, Math.ceil(outWidth / step));
+  return cin <= 4 || pixels < 2 ? null : { pixels, step };
+}
+
 export const conv2d: Kernel<ConvAttrs> = {
   op: "conv2d",
   outputShape([x], a) {
@@ -71,9 +82,7 @@ export const conv2d: Kernel<ConvAttrs> = {
   gpu: {
     variant: (a) => a.activation,
     source: (a, _, pixels) => convPassSource(a.activation, false, pixels),
-    // With one input channel group (an RGB image) the loop is too short for
-    // blocking to pay: on SwiftShader it made such layers no faster or slower.
-    pixels: (_a, [[, , , cin]], [, , ow]) => (cin <= 4 ? 1 : Math.min(CONV_PIXELS, ow)),
+    blocking: (_a, [x], [, , ow]) => convBlocking(x, ow, 1),
     uniforms: (a) => convUniforms(a),
     pack(p, a, [x]) {
       const cin = x[3];
@@ -246,11 +255,13 @@ export function convUniforms(a: ConvAttrs): Record<string, readonly number[]> {
 
 /**
  * The GLSL pass shared by conv2d, conv_transpose2d and dense. With pixels > 1
- * (gathers only) a fragment computes that many neighbouring output pixels of
- * its channel group: each weight texel read then feeds every pixel.
+ * a fragment computes that many output pixels of its channel group (see
+ * convBlocking): each weight texel read then feeds every pixel. A conv's
+ * pixels are neighbours, reading inputs a stride apart; a transposed conv's
+ * are a stride apart, all of one phase (the same taps), reading neighbouring
+ * inputs.
  */
 export function convPassSource(act: Activation, transposed: boolean, pixels = 1): string {
-  if (transposed && pixels > 1) throw new Error("convPassSource: a transposed conv computes one pixel per fragment");
   const ks = Array.from({ length: pixels }, (_, k) => k);
   // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
   const inputCoord = (axis: "y" | "z", i: "x" | "y", k: string) =>
@@ -266,14 +277,19 @@ export function convPassSource(act: Activation, transposed: boolean, pixels = 1)
       ? `${inputCoord("z", "y", "kx")}
       if (iz < 0 || iz >= u_in0_shape.z) continue;
       int iz0 = iz;`
-      : `int first = o.z * ${pixels} * u_stride.y - u_pad.y + kx * u_dilation.y;
-      ${ks.map((k) => `int iz${k} = first + ${k} * u_stride.y;
+      : `${transposed ? "int first = (x0 + u_pad.y - kx + u_stride.y * u_kernel.y) / u_stride.y - u_kernel.y; // exact; kept non-negative for GLSL's division" : "int first = x0 * u_stride.y - u_pad.y + kx * u_dilation.y;"}
+      ${ks.map((k) => `int iz${k} = first + ${k}${transposed ? "" : " * u_stride.y"};
       float inside${k} = float(iz${k} >= 0 && iz${k} < u_in0_shape.z);
       iz${k} = clamp(iz${k}, 0, u_in0_shape.z - 1);`).join("\n      ")}
       if (${ks.map((k) => `inside${k}`).join(" + ")} == 0.0) continue;`;
   // With stride s and no dilation only every s-th tap of a transposed conv lands
   // on an input pixel: start at the first one and step by s instead of testing all.
-  const first = (axis: "y" | "z", i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? (o.${axis} + u_pad.${i}) % u_stride.${i} : 0` : "0");
+  const first = (axis: "y" | "z", i: "x" | "y") => {
+    const o = axis === "z" && pixels > 1 ? "x0" : `o.${axis}`;
+    return transposed ? `u_dilation.${i} == 1 ? (${o} + u_pad.${i}) % u_stride.${i} : 0` : "0";
+  };
+  // The first output column of the fragment's block (the blocking rule in kernel.ts).
+  const firstColumn = transposed ? `(o.z / u_stride.y) * u_stride.y * ${pixels} + o.z % u_stride.y` : `o.z * ${pixels}`;
   const step = (i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? u_stride.${i} : 1` : "1");
   return `
 uniform sampler2D u_weights;
@@ -289,6 +305,7 @@ ${pixels === 1 ? "vec4 run(ivec4 o)" : "void run(ivec4 o, out vec4 r[PIXELS])"} 
   // by adding a tile's size instead of dividing by the grid width at every read.
   ivec2 firstTile = origin0(o.x, 0);
   int rowEnd = u_in0_cols * u_in0_shape.z;
+  ${pixels > 1 ? `int x0 = ${firstColumn};` : ""}
   for (int ky = ${first("y", "x")}; ky < u_kernel.x; ky += stepY) {
     ${inputCoord("y", "x", "ky")}
     if (iy < 0 || iy >= u_in0_shape.y) continue;

@@ -27,16 +27,28 @@ export interface PackedTexture {
 
 export type UniformValue = number | readonly number[];
 
+/**
+ * A fragment computes `pixels` output pixels of its row, `step` columns apart:
+ * for block j, pixel k is column (j div step)·step·pixels + (j mod step) + k·step.
+ * (step 1: neighbouring pixels; a transposed conv's stride: pixels of one phase,
+ * which all use the same kernel taps.)
+ */
+export interface Blocking {
+  readonly pixels: number;
+  readonly step: number;
+}
+
 export interface GpuPass<A> {
   /** Part of the shader cache key: everything that changes the GLSL. Never a size. */
   variant(attrs: A): string;
-  /** Fragment body (see prelude.ts for the helpers it may call); `pixels` as pixels() chose. */
+  /** Fragment body (see prelude.ts for the helpers it may call); `pixels` per fragment, as blocking() chose. */
   source(attrs: A, inputCount: number, pixels: number): string;
   /**
-   * Output pixels per fragment along x (default 1). Above 1, source() writes the
-   * blocked form of run() (prelude.ts) and the executor interleaves the result.
+   * Several output pixels per fragment along x (register blocking), or null for
+   * one. source() then writes the blocked form of run() (prelude.ts) and the
+   * executor interleaves the result (interleave-columns.ts).
    */
-  pixels?(attrs: A, inputs: readonly Shape[], output: Shape): number;
+  blocking?(attrs: A, inputs: readonly Shape[], output: Shape): Blocking | null;
   /** Uniforms beyond the per-tensor shape uniforms the executor sets itself. */
   uniforms?(attrs: A, inputs: readonly Shape[], output: Shape): Record<string, UniformValue>;
   /** Weights as textures, packed once at load time. */

@@ -75,8 +75,9 @@ function fixtureTensor(file: SafetensorsFile, name: string): Tensor {
 /**
  * Every op case of ops.safetensors as a one-node graph, WebGL vs CPU reference;
  * then the ops PyTorch has no twin of, on seeded random inputs: interleave_columns
- * (the register-blocked conv's second pass), and convs 1..3 pixels wide (where
- * the conv pass computes one pixel per fragment, then two with a phase left over).
+ * (the register-blocked conv's second pass), convs 1..3 pixels wide (one pixel
+ * per fragment, then blocks of two and three), and transposed convs whose blocks
+ * of pixels a stride apart end part-way.
  */
 async function ops(): Promise<ParityResult[]> {
   const ops = parseSafetensors(await fetchBytes("ops.safetensors"), "ops.safetensors");
@@ -93,9 +94,19 @@ async function ops(): Promise<ParityResult[]> {
   });
   return [
     ...fromFixture,
-    opCase("interleave_columns 2 phases → width 7", "interleave_columns", { width: 7 }, [random([2, 3, 4, 5], 1), random([2, 3, 4, 5], 2)], {}),
-    opCase("interleave_columns 3 phases → width 8", "interleave_columns", { width: 8 }, [1, 2, 3].map((k) => random([1, 2, 3, 6], 10 + k)), {}),
+    opCase("interleave_columns 2 inputs → width 7", "interleave_columns", { width: 7, step: 1 }, [random([2, 3, 4, 5], 1), random([2, 3, 4, 5], 2)], {}),
+    opCase("interleave_columns 3 inputs → width 8", "interleave_columns", { width: 8, step: 1 }, [1, 2, 3].map((k) => random([1, 2, 3, 6], 10 + k)), {}),
+    opCase("interleave_columns 4 inputs, step 3 → width 13", "interleave_columns", { width: 13, step: 3 }, [1, 2, 3, 4].map((k) => random([1, 2, 6, 5], 40 + k)), {}),
     ...[1, 2, 3].map((w) => opCase(`conv3x3 width ${w}`, "conv2d", { ...CONV3X3, outChannels: 6 }, [random([1, 4, w, 5], 20 + w)], convParams(6, 5, 3, 30 + w))),
+    ...[
+      { name: "stride 3, pad 1, 5 → 7 channels, width 4 → 10", input: [1, 3, 4, 5], k: 3, stride: 3, pad: 1, cout: 7 },
+      { name: "stride 2, pad 1, 4×4, 9 → 6 channels, width 11 → 22", input: [2, 5, 11, 9], k: 4, stride: 2, pad: 1, cout: 6 },
+      { name: "stride 2, dilation 2 (one pixel per fragment)", input: [1, 4, 6, 8], k: 3, stride: 2, pad: 1, cout: 4, dilation: 2 },
+    ].map((c, i) => {
+      const attrs = { ...CONV3X3, kernel: [c.k, c.k], stride: [c.stride, c.stride], pad: [c.pad, c.pad], dilation: [c.dilation ?? 1, c.dilation ?? 1], outChannels: c.cout, activation: "none" };
+      const params = convParams(c.input[3], c.cout, c.k, 50 + i); // conv_transpose2d weights are [in, out, kh, kw]
+      return opCase(`conv_transpose2d ${c.name}`, "conv_transpose2d", attrs, [random(c.input as unknown as Shape, 60 + i)], { ...params, bias: { shape: [c.cout], data: randomNormal(c.cout, 70 + i) } });
+    }),
   ];
 }
 
