@@ -110,25 +110,21 @@ for (const c of [CASES[2], CASES[7]])
     }
   });
 
-test("simd: the shipped DBM on the sample photo matches the reference path (fp32 tolerance, every element of the map)", async () => {
-  const bytes = readFileSync(join(ROOT, "weights", "dbm.safetensors"));
-  const image = decodeImage(readFileSync(join(ROOT, "samples", "sample.png")), "sample.png");
-  const simd = await loadModel(bytes, { backend: "cpu", cpuConv: "simd", workingSize: 96 });
-  const reference = await loadModel(bytes, { backend: "cpu", cpuConv: "reference", workingSize: 96 });
-  const r = compare(simd.run(image).map.data, reference.run(image).map.data, FP32_TOLERANCE);
-  assert.ok(r.ok, describe(r));
-  console.log(`    shipped DBM, sample at working size 96, simd vs reference map: ${describe(r)}`);
-});
+const SHIPPED = [
+  { name: "DBM", files: ["dbm.safetensors"], workingSize: 96 },
+  { name: "Purohit (patch net and U-Net, transposed convs included)", files: ["purohit-patch.safetensors", "purohit-unet.safetensors"], workingSize: 64 },
+];
 
-test("simd: the shipped Purohit (patch net and U-Net, transposed convs included) on the sample photo matches the reference path", async () => {
-  const files = ["purohit-patch.safetensors", "purohit-unet.safetensors"].map((f) => readFileSync(join(ROOT, "weights", f)));
-  const image = decodeImage(readFileSync(join(ROOT, "samples", "sample.png")), "sample.png");
-  const simd = await loadModel(files, { backend: "cpu", cpuConv: "simd", workingSize: 64 });
-  const reference = await loadModel(files, { backend: "cpu", cpuConv: "reference", workingSize: 64 });
-  const r = compare(simd.run(image).map.data, reference.run(image).map.data, FP32_TOLERANCE);
-  assert.ok(r.ok, describe(r));
-  console.log(`    shipped Purohit, sample at working size 64, simd vs reference map: ${describe(r)}`);
-});
+for (const m of SHIPPED)
+  test(`simd: the shipped ${m.name} on the sample photo matches the reference path (fp32 tolerance, every element of the map)`, async () => {
+    const files = m.files.map((f) => readFileSync(join(ROOT, "weights", f)));
+    const image = decodeImage(readFileSync(join(ROOT, "samples", "sample.png")), "sample.png");
+    const simd = await loadModel(files, { backend: "cpu", cpuConv: "simd", workingSize: m.workingSize });
+    const reference = await loadModel(files, { backend: "cpu", cpuConv: "reference", workingSize: m.workingSize });
+    const r = compare(simd.run(image).map.data, reference.run(image).map.data, FP32_TOLERANCE);
+    assert.ok(r.ok, describe(r));
+    console.log(`    shipped ${m.name}, sample at working size ${m.workingSize}, simd vs reference map: ${describe(r)}`);
+  });
 
 test("simd: a bad cpuConv is refused by name", async () => {
   const bytes = readFileSync(join(ROOT, "weights", "dbm.safetensors"));

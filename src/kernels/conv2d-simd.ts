@@ -44,9 +44,13 @@ function simdKernel(): SimdKernel | null {
   if (typeof WebAssembly === "undefined") return kernel;
   const code = bytes();
   if (!WebAssembly.validate(code)) return kernel;
-  const memory = new WebAssembly.Memory({ initial: 1 });
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory, abort: () => undefined } });
-  kernel = { memory, conv: instance.exports.conv as SimdKernel["conv"] };
+  try {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(code), { env: { memory, abort: () => undefined } });
+    kernel = { memory, conv: instance.exports.conv as SimdKernel["conv"] };
+  } catch {
+    // A page whose Content-Security-Policy forbids compiling WebAssembly: the reference loops remain.
+  }
   return kernel;
 }
 

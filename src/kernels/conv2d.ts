@@ -277,8 +277,8 @@ export function convPassSource(act: Activation, transposed: boolean, pixels = 1)
       ? `${inputCoord("z", "y", "kx")}
       if (iz < 0 || iz >= u_in0_shape.z) continue;
       int iz0 = iz;`
-      : `${transposed ? "int first = (x0 + u_pad.y - kx + u_stride.y * u_kernel.y) / u_stride.y - u_kernel.y; // exact; kept non-negative for GLSL's division" : "int first = x0 * u_stride.y - u_pad.y + kx * u_dilation.y;"}
-      ${ks.map((k) => `int iz${k} = first + ${k}${transposed ? "" : " * u_stride.y"};
+      : `${transposed ? "int izFirst = (x0 + u_pad.y - kx + u_stride.y * u_kernel.y) / u_stride.y - u_kernel.y; // exact; kept non-negative for GLSL's division" : "int izFirst = x0 * u_stride.y - u_pad.y + kx * u_dilation.y;"}
+      ${ks.map((k) => `int iz${k} = izFirst + ${k}${transposed ? "" : " * u_stride.y"};
       float inside${k} = float(iz${k} >= 0 && iz${k} < u_in0_shape.z);
       iz${k} = clamp(iz${k}, 0, u_in0_shape.z - 1);`).join("\n      ")}
       if (${ks.map((k) => `inside${k}`).join(" + ")} == 0.0) continue;`;
