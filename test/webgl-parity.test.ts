@@ -73,6 +73,15 @@ for (const [label, name, h, w, seed] of networks) {
   });
 }
 
+// Real GPUs have 4 to 8 draw buffers (SwiftShader 8): blocks of 1, 3 and 4 pixels must give the same maps.
+for (const drawBuffers of [1, 3, 4])
+  gpu(`a GPU with ${drawBuffers} draw buffer(s): DBM (width 1/8) 37×53 and the U-Net 32×32 (transposed convs), every layer`, async ({ page }) => {
+    for (const [name, h, w, seed] of [["dbm", 37, 53, 11], ["unet", 32, 32, 12]] as const) {
+      const results: ParityResult[] = await page!.page.evaluate((n, hh, ww, s, d) => (window as any).parity.network(n, hh, ww, s, "fp32", d), name, h, w, seed, drawBuffers);
+      check(results, `${name} with ${drawBuffers} draw buffer(s)`);
+    }
+  });
+
 gpu("MRF (mean-field, 20 passes) on a 45×61 test card, every pass", async ({ page }) => {
   check(await page!.page.evaluate(() => (window as any).parity.mrfLayers(45, 61, 9)), "MRF 45×61");
 });

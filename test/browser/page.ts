@@ -124,8 +124,12 @@ function opCase(name: string, op: OpName, attrs: unknown, inputs: Tensor[], para
 
 type NetName = "dbm" | "patch" | "unet" | "purohit" | "dbm-shipped" | "purohit-shipped";
 
-/** A network on a seeded random input: WebGL vs CPU reference at every layer and at the output. */
-async function network(name: NetName, height: number, width: number, seed: number, precision: Precision = "fp32"): Promise<ParityResult[]> {
+/**
+ * A network on a seeded random input: WebGL vs CPU reference at every layer and
+ * at the output. `drawBuffers` stands in for a GPU with that many (register
+ * blocking then takes at most that many pixels per fragment).
+ */
+async function network(name: NetName, height: number, width: number, seed: number, precision: Precision = "fp32", drawBuffers?: number): Promise<ParityResult[]> {
   const load = async (f: string) => readWeightsFile(await fetchBytes(f), f);
   let graph: Graph;
   let files: WeightsFile[];
@@ -154,8 +158,10 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   const all = graph.nodes.map((n) => n.name);
   const cpu = runCpu(graph, params, [input], all);
   if (precision === "fp32") {
-    const gpu = executor.run(graph, params, [input], all);
-    return all.map((t) => result(`${name} ${t}`, gpu.get(t)!, cpu.get(t)!));
+    const own = drawBuffers === undefined ? null : new WebGLExecutor({ ...ctx, maxDrawBuffers: drawBuffers });
+    const gpu = (own ?? executor).run(graph, params, [input], all);
+    own?.dispose();
+    return all.map((t) => result(`${name}${drawBuffers === undefined ? "" : ` (${drawBuffers} draw buffers)`} ${t}`, gpu.get(t)!, cpu.get(t)!));
   }
   const half = new WebGLExecutor(ctx, "fp16");
   const gpu = half.run(graph, params, [input], all);
