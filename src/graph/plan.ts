@@ -4,8 +4,10 @@
  * top-left width×height texels of a larger one), or a new one; an input is
  * freed after the last node that reads it. A node never writes into a texture
  * it reads. Tensors in `keep` (and the graph output) stay live to the end.
- * A node may also ask for scratch textures, live only while it runs (the
- * register-blocked conv's column phases): they come from the same free list.
+ * A node may also ask for scratch textures, live only while it runs (what a
+ * register-blocked conv draws into before the interleave pass): they have a
+ * free list of their own, since several are drawn into at once and WebGL wants
+ * those all of one size.
  */
 import { textureLayout } from "../kernels/layout.js";
 import type { Graph, Node } from "./ir.js";

@@ -9,14 +9,15 @@
  * loops that read many pixels of one tile: the integer division is done once. The wrapper finds o from gl_FragCoord, skips unused texels and
  * zeroes padded channels, so no kernel repeats that logic.
  *
- * A pass that computes `pixels` > 1 neighbouring output pixels per fragment
- * (register blocking: they share every weight read) writes instead
+ * A pass that computes `pixels` > 1 output pixels per fragment (register
+ * blocking: they share every weight read) writes instead
  *
- *     void run(ivec4 o, out vec4 r[PIXELS])   // pixels o.z·PIXELS + k, k < PIXELS
+ *     void run(ivec4 o, out vec4 r[PIXELS])   // r[k]: pixel k of block o.z
  *
- * where o indexes the blocked output [n, h, ⌈w / PIXELS⌉, c]; r[k] goes to draw
- * buffer k, one texture per k (the executor interleaves them afterwards, see
- * interleave-columns.ts).
+ * where o indexes the blocked output (its columns are blocks; which output
+ * column pixel k of a block is: Blocking in kernel.ts); r[k] goes to draw
+ * buffer k, one texture per k, and the executor interleaves them afterwards
+ * (interleave-columns.ts).
  */
 export const VERTEX_SHADER = `#version 300 es
 // One triangle that covers the viewport; no vertex buffers needed.
