@@ -199,33 +199,40 @@ export class WebGLExecutor {
     const inputShapes = node.inputs.map((t) => graph.shapes.get(t)!);
     const outShape = graph.shapes.get(node.name)!;
     const inputs = node.inputs.map((t, i) => ({ texture: textureOf(t).texture, layout: textureLayout(inputShapes[i]) }));
-    const uniforms = { ...kernel.gpu.uniforms?.(node.attrs, inputShapes, outShape), ...this.packedWeights(node, params, inputShapes) };
+    const weights = this.packedWeights(node, params, inputShapes);
     const out = textureOf(node.name).framebuffer;
-    if (!blocking) return this.draw(node.op, kernel, node.attrs, 1, inputs, uniforms, textureLayout(outShape), out);
+    if (!blocking) return this.draw(kernel, node.attrs, 1, inputs, weights, textureLayout(outShape), out);
     // Register blocking: the pass writes pixel k of each block into scratch
     // texture k, and a second pass interleaves them into the output.
     const blocked = textureLayout(blockedShape(outShape, blocking), scratch[0].width);
-    this.draw(node.op, kernel, node.attrs, blocking.pixels, inputs, uniforms, blocked, this.multiTargetFramebuffer(scratch));
+    this.draw(kernel, node.attrs, blocking.pixels, inputs, weights, blocked, this.multiTargetFramebuffer(scratch));
     const blockedInputs = scratch.map(({ texture }) => ({ texture, layout: blocked }));
-    const interleave = { width: outShape[2], step: blocking.step };
-    this.draw("interleave_columns", interleaveColumns, interleave, 1, blockedInputs, interleaveColumns.gpu.uniforms!(interleave, [], outShape), textureLayout(outShape), out);
+    this.draw(interleaveColumns, { width: outShape[2], step: blocking.step }, 1, blockedInputs, {}, textureLayout(outShape), out);
   }
 
-  /** One fragment pass: `kernel`'s shader (compiled once per variant) over the texels of `outLayout`. */
+  /**
+   * One fragment pass: `kernel`'s shader (compiled once per variant) over the
+   * texels of `outLayout`, with its uniforms, the per-tensor shape uniforms and
+   * its packed weights.
+   */
   private draw<A>(
-    op: string,
     kernel: Kernel<A>,
     attrs: A,
     pixels: number,
     inputs: readonly { texture: WebGLTexture; layout: TextureLayout }[],
-    extraUniforms: Record<string, UniformValue | WebGLTexture>,
+    weights: Record<string, WebGLTexture>,
     outLayout: TextureLayout,
     framebuffer: WebGLFramebuffer,
   ): void {
     const { gl } = this.ctx;
-    const key = `${op}/${kernel.gpu.variant(attrs)}/${inputs.length}/${pixels}`;
+    const key = `${kernel.op}/${kernel.gpu.variant(attrs)}/${inputs.length}/${pixels}`;
     const program = this.programs.get(key, () => fragmentShader(kernel.gpu.source(attrs, inputs.length, pixels), inputs.length, pixels));
-    const uniforms: Record<string, UniformValue | WebGLTexture> = { u_out_shape: outLayout.shape, u_out_cols: outLayout.cols, ...extraUniforms };
+    const uniforms: Record<string, UniformValue | WebGLTexture> = {
+      u_out_shape: outLayout.shape,
+      u_out_cols: outLayout.cols,
+      ...kernel.gpu.uniforms?.(attrs, inputs.map((i) => i.layout.shape), outLayout.shape),
+      ...weights,
+    };
     inputs.forEach(({ texture, layout }, i) => {
       uniforms[`u_in${i}`] = texture;
       uniforms[`u_in${i}_shape`] = layout.shape;

@@ -92,13 +92,16 @@ interface Band {
   readonly dilation: readonly [number, number];
 }
 
+/** Output channels rounded up to whole 8-channel blocks, as the kernel writes them. */
+const channels8 = (job: ConvJob) => Math.ceil(job.outShape[3] / 8) * 8;
+
 const rowsPerCall = (width: number, cout8: number) => Math.max(1, Math.floor(CHUNK_BYTES / (width * cout8 * 4)));
 
 /** Rows y0 .. y1 − 1 of image b, a chunk of rows per call, copied back as they are. */
 function gatherRows(k: SimdKernel, job: ConvJob, b: number, y0: number, y1: number): void {
   const { outShape, attrs: a, out } = job;
   const [, oh, ow, cout] = outShape;
-  const cout8 = Math.ceil(cout / 8) * 8;
+  const cout8 = channels8(job);
   for (let y = y0; y < y1; y += rowsPerCall(ow, cout8)) {
     const rows = Math.min(y1 - y, rowsPerCall(ow, cout8));
     const band: Band = { b, top: y * a.stride[0] - a.pad[0], left: -a.pad[1], rows, width: ow, kernel: a.kernel, stride: a.stride, dilation: a.dilation };
@@ -119,7 +122,7 @@ function gatherRows(k: SimdKernel, job: ConvJob, b: number, y0: number, y1: numb
 function transposedRows(k: SimdKernel, job: ConvJob, b: number, y0: number, y1: number): void {
   const { outShape, attrs: a, out } = job;
   const [, oh, ow, cout] = outShape;
-  const cout8 = Math.ceil(cout / 8) * 8;
+  const cout8 = channels8(job);
   for (let py = 0; py < a.stride[0]; py++) {
     const rowTaps = phaseTaps(py, a.pad[0], a.kernel[0], a.stride[0]);
     // Output rows py + s·q in [y0, y1).
@@ -196,7 +199,7 @@ const rectifies = (act: Activation) => act === "relu" || act === "leaky_relu";
 function runBand(k: SimdKernel, job: ConvJob, band: Band, weights: Float32Array): Float32Array {
   const { x, bias, attrs: a } = job;
   const [, h, w, cin] = x.shape;
-  const cout8 = Math.ceil(job.outShape[3] / 8) * 8;
+  const cout8 = channels8(job);
   const [kh, kw] = band.kernel;
   const [sy, sx] = band.stride;
   const [dy, dx] = band.dilation;

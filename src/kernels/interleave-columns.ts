@@ -20,7 +20,7 @@ export function blockedWidth(width: number, pixels: number, step: number): numbe
 }
 
 /** Where output column x lives: input k, column j. */
-function source(x: number, pixels: number, step: number): { k: number; j: number } {
+function sourceColumn(x: number, pixels: number, step: number): { k: number; j: number } {
   const block = step * pixels;
   const within = x % block;
   return { k: Math.floor(within / step), j: Math.floor(x / block) * step + (within % step) };
@@ -41,7 +41,7 @@ export const interleaveColumns: Kernel<InterleaveAttrs> = {
     const out = tensor(shape);
     for (let y = 0; y < n * h; y++)
       for (let x = 0; x < w; x++) {
-        const { k, j } = source(x, inputs.length, a.step);
+        const { k, j } = sourceColumn(x, inputs.length, a.step);
         const from = (y * pw + j) * c;
         out.data.set(inputs[k].data.subarray(from, from + c), (y * w + x) * c);
       }

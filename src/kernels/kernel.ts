@@ -49,7 +49,7 @@ export interface GpuPass<A> {
    * executor interleaves the result (interleave-columns.ts).
    */
   blocking?(attrs: A, inputs: readonly Shape[], output: Shape): Blocking | null;
-  /** Uniforms beyond the per-tensor shape uniforms the executor sets itself. */
+  /** Uniforms beyond the per-tensor shape uniforms the executor sets itself (`output`: what this pass draws, blocked where it blocks). */
   uniforms?(attrs: A, inputs: readonly Shape[], output: Shape): Record<string, UniformValue>;
   /** Weights as textures, packed once at load time. */
   pack?(params: Params, attrs: A, inputs: readonly Shape[]): Record<string, PackedTexture>;
