@@ -1,7 +1,9 @@
-// Runs inside headless Chromium (bundled to dist/bench-page.js): the fragment
+// Runs in the browser (bundled to dist/bench/bench-page.js): the fragment
 // pipeline's peak, per-layer and end-to-end timings of blurmap's WebGL
 // executor, and TensorFlow.js's WebGL backend on the same DBM graph and
-// weights. bench/run.ts drives it and writes the tables.
+// weights. bench/run.ts drives it in headless Chromium and adds the CPU rows;
+// dist/bench/index.html runs it on its own in any browser, on whatever GPU
+// that browser has, and shows the table (see bench/README.md).
 import type { BoundParams } from "../src/graph/cpu-executor.js";
 import { BlurMapModel } from "../src/model.js";
 import type { Graph, Node } from "../src/graph/ir.js";
@@ -9,13 +11,23 @@ import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
 import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
 import { readWeightsFile } from "../src/weights/load.js";
+import { type BenchReport, type BenchRow, browserOptions, type BrowserBenchOptions, type BrowserBenchResult, goals, markdown, parseBenchOptions, row, SIZES } from "./report.js";
 import { benchInput, median, nodeFlops } from "./workload.js";
+
+/** Progress lines: bench/run.ts forwards them to stderr, the standalone page shows them. */
+let log = (line: string) => console.log(`bench: ${line}`);
 
 
 /** The shipped model's graph and bound weights at size×size, built as BlurMapModel builds them. */
 async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ graph: Graph; params: BoundParams }> {
   const names = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
-  const files = await Promise.all(names.map(async (n) => readWeightsFile(new Uint8Array(await (await fetch(`/weights/${n}`)).arrayBuffer()), n)));
+  const files = await Promise.all(
+    names.map(async (n) => {
+      const response = await fetch(`weights/${n}`);
+      if (!response.ok) throw new Error(`weights/${n}: HTTP ${response.status} (the page needs the shipped weights beside it)`);
+      return readWeightsFile(new Uint8Array(await response.arrayBuffer()), n);
+    }),
+  );
   return new BlurMapModel(files, { backend: "cpu", patchStride: 15 }).graph(size, size);
 }
 
@@ -88,6 +100,7 @@ void main() {
   gl.deleteTexture(source);
   return {
     renderer: ctx.renderer,
+    software: ctx.software,
     timerQuery: gl.getExtension("EXT_disjoint_timer_query_webgl2") !== null,
     gflops: flops / madMs / 1e6,
     gbps: bytes / readMs / 1e6,
@@ -95,14 +108,47 @@ void main() {
 }
 
 /**
+ * The GL limits that bound how large an image can run, and the largest square
+ * float texture this GPU will both allocate and render into (doubling from 1024², up to 16384²).
+ */
+function limits() {
+  const ctx = createGpuContext();
+  const { gl } = ctx;
+  let largest = 0;
+  for (let side = 1024; side <= Math.min(ctx.maxTextureSize, 16384); side *= 2) {
+    try {
+      const texture = createFloatTexture(ctx, side, side, null, "a probe");
+      try {
+        gl.deleteFramebuffer(createFramebuffer(ctx, texture));
+        largest = side;
+      } finally {
+        gl.deleteTexture(texture);
+      }
+    } catch {
+      break;
+    }
+  }
+  return {
+    maxTextureSize: ctx.maxTextureSize,
+    maxRenderbufferSize: gl.getParameter(gl.MAX_RENDERBUFFER_SIZE) as number,
+    maxDrawBuffers: ctx.maxDrawBuffers,
+    largestRgba32fTarget: largest,
+    parallelShaderCompile: gl.getExtension("KHR_parallel_shader_compile") !== null,
+  };
+}
+
+/**
  * One model at one size through blurmap's executor: the first run on a fresh
  * context (shader compile + weight upload + run), then `runs` more (median),
- * and the texture bytes held; with `layers`, one more profiled run timing each pass.
+ * and the texture bytes held; with `layers`, one more profiled run timing each
+ * pass; `blockPixels` caps register blocking (the lever sweep).
  */
-async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32") {
+async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32", blockPixels?: number) {
   const { graph, params } = await modelGraph(kind, size);
   const input = benchInput(size);
-  const executor = new WebGLExecutor(createGpuContext(), precision);
+  const ctx = createGpuContext();
+  // Blocking never uses more pixels than there are draw buffers: capping those caps it.
+  const executor = new WebGLExecutor(blockPixels === undefined ? ctx : { ...ctx, maxDrawBuffers: Math.min(blockPixels, ctx.maxDrawBuffers) }, precision);
   let started = performance.now();
   const first = executor.run(graph, params, [input]).get(graph.output)!;
   const msFirst = performance.now() - started;
@@ -196,4 +242,105 @@ async function tfjsEndToEnd(size: number, runs: number) {
   return { msFirst, msMedian: median(times), output: Array.from(data.subarray(0, 4096)), outputMean: data.reduce((a, b) => a + b, 0) / data.length, numBytes: memory.numBytesInGPU ?? memory.numBytes };
 }
 
-(window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd };
+/**
+ * The browser's whole share of a benchmark run: the peak, then each model at
+ * each size (fp32, fp16 if asked, and TF.js on DBM if asked), with per-layer
+ * timings at the first size. Sizes default to 256..1024 on a hardware GPU and
+ * 256 alone on a software renderer.
+ */
+async function browserBench(o: BrowserBenchOptions): Promise<BrowserBenchResult> {
+  const p = peak();
+  log(`${p.renderer}: peak ${p.gflops.toFixed(1)} GFLOP/s multiply-add, ${p.gbps.toFixed(1)} GB/s texture reads`);
+  const sizes = o.sizes ?? (p.software ? [256] : SIZES);
+  const results: BenchRow[] = [];
+  const layerRows: BenchRow[] = [];
+  const memoryRatio: Record<string, number> = {};
+  const maxDiff = (a: number[], b: number[]) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+  for (const model of o.models)
+    for (const size of sizes) {
+      log(`blurmap webgl ${model} ${size}²...`);
+      const r = await blurmapEndToEnd(model, size, o.runs, size === sizes[0]);
+      results.push(row("blurmap", "webgl", model, size, r.msFirst, r.msMedian, r.flops, p.gflops, r.peakBytes));
+      memoryRatio[`${model}/${size}`] = r.peakBytes / (r.weightBytes + r.largestPairBytes);
+      for (const l of r.perLayer) layerRows.push(row("blurmap", "webgl", `${model}.${l.name}`, size, null, l.ms, l.flops, p.gflops, null));
+      if (o.fp16) {
+        log(`blurmap webgl ${model} ${size}² fp16...`);
+        const h = await blurmapEndToEnd(model, size, o.runs, false, "fp16");
+        results.push({ ...row("blurmap", "webgl", `${model}-fp16`, size, h.msFirst, h.msMedian, h.flops, p.gflops, h.peakBytes), max_abs_diff: maxDiff(h.output, r.output) });
+        memoryRatio[`${model}-fp16/${size}`] = h.peakBytes / (h.weightBytes + h.largestPairBytes);
+      }
+      if (model === "dbm" && o.tfjs) {
+        log(`tfjs webgl dbm ${size}²...`);
+        const t = await tfjsEndToEnd(size, o.runs);
+        results.push({ ...row("tfjs", "webgl", "dbm", size, t.msFirst, t.msMedian, r.flops, p.gflops, t.numBytes), max_abs_diff: maxDiff(t.output, r.output) });
+      }
+    }
+  for (const pixels of o.blockPixels) {
+    log(`blurmap webgl dbm ${sizes[0]}², blocking capped at ${pixels} pixels...`);
+    const r = await blurmapEndToEnd("dbm", sizes[0], o.runs, false, "fp32", pixels);
+    results.push(row("blurmap", "webgl", `dbm-block${pixels}`, sizes[0], r.msFirst, r.msMedian, r.flops, p.gflops, r.peakBytes));
+  }
+  return { device: p.renderer, peak: { gflops: p.gflops, gbps: p.gbps, timer_query: p.timerQuery }, results, layerRows, memoryRatio };
+}
+
+(window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd, browserBench };
+
+/**
+ * Standalone mode (dist/bench/index.html?run): options come from the query
+ * string as the CLI's flags (model, size, runs, fp16, block-pixels; tfjs=0 for
+ * --compare none), the table is shown on the page, and with `post` the progress
+ * lines, the Markdown table and
+ * the JSON report are also POSTed under that path, for a script that serves
+ * the folder and waits (tools/bench-in-browser.py). `probe` stops after the peak.
+ */
+async function standalone(query: URLSearchParams): Promise<void> {
+  const post = query.get("post");
+  const send = (path: string, body: string) => (post ? fetch(`${post}/${path}`, { method: "POST", body }).then(() => undefined) : Promise.resolve());
+  const show = (text: string) => (document.getElementById("log")!.textContent += `${text}\n`);
+  const quiet = log;
+  log = (line) => {
+    quiet(line);
+    show(line);
+    void send("log", line);
+  };
+  try {
+    if (query.has("probe")) {
+      // Which renderer and how fast, nothing more: lets a script choose among browser flags.
+      const p = peak();
+      log(`${p.renderer}: peak ${p.gflops.toFixed(1)} GFLOP/s multiply-add, ${p.gbps.toFixed(1)} GB/s texture reads`);
+      const l = limits();
+      log(`limits: ${JSON.stringify(l)}`);
+      await send("report", JSON.stringify({ device: p.renderer, peak: p, limits: l }));
+      return;
+    }
+    // The CLI's checks, so that a bad value is named rather than run.
+    const given = (key: string) => query.get(key) ?? undefined;
+    const options = browserOptions(
+      parseBenchOptions({ model: given("model"), size: given("size"), runs: given("runs"), fp16: query.get("fp16") === "1", blockPixels: given("block-pixels"), compare: query.get("tfjs") === "0" ? "none" : "tfjs" }),
+    );
+    if (options.tfjs) await loadScript("tf.min.js");
+    const b = await browserBench(options);
+    const report: BenchReport = { device: b.device, date: new Date().toISOString(), peak: b.peak, results: [...b.results, ...b.layerRows], goals: [] };
+    report.goals = goals(report, b.memoryRatio);
+    const table = markdown(report);
+    document.getElementById("table")!.textContent = table;
+    await send("table", table);
+    await send("report", JSON.stringify(report, null, 2));
+  } catch (e) {
+    log(`failed: ${(e as Error).stack ?? e}`);
+    await send("report", JSON.stringify({ error: String(e) }));
+  }
+}
+
+function loadScript(src: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement("script");
+    s.src = src;
+    s.onload = () => resolve();
+    s.onerror = () => reject(new Error(`could not load ${src} (the bench folder has it only where @tensorflow/tfjs was installed at build time; tfjs=0 leaves TF.js out)`));
+    document.head.append(s);
+  });
+}
+
+const query = new URLSearchParams(location.search);
+if (document.getElementById("bench-standalone") && query.has("run")) void standalone(query);

@@ -1,6 +1,7 @@
 /**
  * Serves the built demo (dist/demo: index.html, main.js, weights/) on
- * localhost. Any static server works as well; this one needs nothing installed.
+ * localhost; the tests serve the bench page (dist/bench) with it too. Any
+ * static server works as well; this one needs nothing installed.
  *
  *   node dist/demo-server.js [--port 8080]
  */
@@ -12,7 +13,7 @@ import { fileURLToPath } from "node:url";
 
 const TYPES: Record<string, string> = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".map": "application/json", ".safetensors": "application/octet-stream" };
 
-export function startDemoServer(root: string, port: number): Promise<Server> {
+export function startStaticServer(root: string, port: number): Promise<Server> {
   const base = resolve(root);
   const server = createServer((req, res) => {
     const path = normalize(decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname));
@@ -33,7 +34,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const { values } = parseArgs({ options: { port: { type: "string", default: "8080" } } });
   const root = join(fileURLToPath(new URL(".", import.meta.url)), "demo");
   if (!existsSync(join(root, "index.html"))) throw new Error(`no built demo in ${root}: run node tools/build.js first`);
-  const server = await startDemoServer(root, Number(values.port));
+  const server = await startStaticServer(root, Number(values.port));
   const address = server.address() as { port: number };
   console.log(`blurmap demo: http://127.0.0.1:${address.port}/ (Ctrl-C to stop)`);
 }

@@ -56,14 +56,16 @@ const HELP: Record<string, string> = {
   β²=0.3 and β=1, AP, MAE. --maps scores existing maps (8-bit PNG) instead of
   running a model; --invert-masks for masks that are white = sharp (DUT-DBD);
   --svg writes the precision-recall curve.`,
-  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--runs N] [--cpu-size N] [--fp16] [--json FILE]
+  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--runs N] [--cpu-size N] [--fp16] [--block-pixels 1,2,4,8] [--json FILE]
   Benchmarks in headless Chromium: the fragment pipeline's peak multiply-add
   rate and bandwidth, every conv layer at its real shape (at the first size),
   end to end (first run and steady-state median), TensorFlow.js WebGL on the same graph and weights,
   and the CPU path against PyTorch (DBM at --cpu-size, default 384). Sizes
   default to 256..1024 on a hardware GPU, 256 on a software renderer; runs
   (steady-state, median) default to 3; --fp16 adds each model with half-float
-  textures. Prints a Markdown table; --json writes the results. See bench/README.md.`,
+  textures; --block-pixels adds DBM at the first size with register blocking
+  capped at each count (a lever sweep). Prints a Markdown table; --json writes
+  the results. See bench/README.md.`,
 };
 
 const USAGE = `blurmap: per-pixel blur maps (1 = blurred) from photos, and what they are good for.
@@ -99,6 +101,7 @@ const OPTIONS = {
   compare: { type: "string" },
   runs: { type: "string" },
   "cpu-size": { type: "string" },
+  "block-pixels": { type: "string" },
   fp16: { type: "boolean", default: false },
   "cpu-conv": { type: "string", default: "simd" },
   "json-file": { type: "string" },
@@ -335,7 +338,7 @@ async function benchCommand(rest: string[], values: Values): Promise<number> {
   const { parseBenchOptions, runBench } = await import("../bench/run.js");
   let options;
   try {
-    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, runs: values.runs, cpuSize: values["cpu-size"], fp16: values.fp16, json: values["json-file"] });
+    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, runs: values.runs, cpuSize: values["cpu-size"], fp16: values.fp16, blockPixels: values["block-pixels"], json: values["json-file"] });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

@@ -94,6 +94,7 @@ test("cli: usage errors exit 2 with a message", async () => {
     [["magnify", SAMPLE, "--strength", "3"], '--strength must be in (0, 0.2], got "3"'],
     [["bench", "--size", "100"], "--size: each size must be a multiple of 16"],
     [["bench", "--compare", "onnx"], '--compare: expected tfjs, pytorch or none, got "onnx"'],
+    [["bench", "--block-pixels", "1,9"], '--block-pixels: each count must be an integer in 1..8, got "1,9"'],
     [["map", SAMPLE, "--model", "vgg"], '--model must be dbm or purohit, got "vgg"'],
     [["map"], "map: no images given"],
     [["frobnicate"], 'unknown command "frobnicate"'],

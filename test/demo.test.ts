@@ -10,7 +10,7 @@ import { PNG } from "pngjs";
 import type { Browser } from "puppeteer";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startDemoServer } from "../demo/serve.js";
+import { startStaticServer } from "../demo/serve.js";
 import { loadModelFromFiles, readImageFile } from "../src/node.js";
 import { launchChromium } from "../src/node/chromium.js";
 import { compare, FP32_TOLERANCE } from "../src/parity.js";
@@ -21,7 +21,7 @@ const SHIPPED = existsSync(join(ROOT, "weights", "dbm.safetensors"));
 const WORKING_SIZE = 128; // small: SwiftShader runs the full VGG16
 
 demo.before(async (ctx) => {
-  ctx.server = await startDemoServer(join(ROOT, "dist", "demo"), 0);
+  ctx.server = await startStaticServer(join(ROOT, "dist", "demo"), 0);
   ctx.browser = await launchChromium();
 });
 demo.after(async (ctx) => {

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import jpeg from "jpeg-js";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { startDemoServer } from "../demo/serve.js";
+import { startStaticServer } from "../demo/serve.js";
 import { readImageFile, shrinkToFit } from "../src/node.js";
 import { launchChromium } from "../src/node/chromium.js";
 import { ROOT } from "./helpers.js";
@@ -33,7 +33,7 @@ if (existsSync(join(ROOT, "weights", "dbm.safetensors")))
       join(dir, "index.html"),
       `<!doctype html><meta charset="utf-8"><script type="importmap">{"imports": {"blurmap": "./blurmap.js"}}</script>\n<script type="module">\n${example}\nwindow.exampleDone = true;\n</script>`,
     );
-    const server = await startDemoServer(dir, 0);
+    const server = await startStaticServer(dir, 0);
     const browser = await launchChromium();
     try {
       const page = await browser.newPage();

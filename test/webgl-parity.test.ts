@@ -59,6 +59,13 @@ if (SHIPPED.includes("dbm.safetensors"))
     console.log(`    fp16 DBM: map max abs err ${map.maxAbsError.toExponential(2)}; worst layer ${results.reduce((w, r) => (r.maxAbsError > w.maxAbsError ? r : w)).label} ${results.reduce((m, r) => Math.max(m, r.maxAbsError), 0).toExponential(2)}`);
     for (const r of results) assert.ok(r.ok, `${r.label}: max abs err ${r.maxAbsError}; ${r.detail}`);
   });
+if (SHIPPED.includes("dbm.safetensors"))
+  gpu("half-float weights on a hardware GPU: shipped DBM 37×53 (its weights are exact halves), every layer within the fp32 bound, at under 60% of the weight bytes", async ({ page }) => {
+    const r = await page!.page.evaluate(() => (window as any).parity.halfWeights(37, 53, 9));
+    console.log(`    weight texture bytes: ${r.bytes.hardware} as a GPU stores them, ${r.bytes.software} on a software renderer`);
+    check(r.results, "half-float weights");
+    assert.ok(r.bytes.hardware < 0.6 * r.bytes.software, `weights not stored as half floats: ${JSON.stringify(r.bytes)}`);
+  });
 if (SHIPPED.includes("purohit-unet.safetensors"))
   gpu("fp16 storage: shipped Purohit 41×57, every layer within max(2% of its range, 1e-3), the map within 1e-2", async ({ page }) => {
     const results: ParityResult[] = await page!.page.evaluate(() => (window as any).parity.network("purohit-shipped", 41, 57, 8, "fp16"));

@@ -4,7 +4,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildDbm } from "../src/graph/dbm.js";
 import { bindWeights } from "../src/weights/bind.js";
-import { bfloat16ToFloat, floatToHalf, halfToFloat } from "../src/weights/fp16.js";
+import { bfloat16ToFloat, exactInHalf, floatToHalf, halfToFloat } from "../src/weights/fp16.js";
 import { readWeightsFile } from "../src/weights/load.js";
 import { parseSafetensors, writeSafetensors } from "../src/weights/safetensors.js";
 import { fixtureBytes } from "./helpers.js";
@@ -143,6 +143,30 @@ test("fp16 conversion: rounding to nearest even, subnormals, overflow, NaN", () 
   assert.is(floatToHalf(-Infinity), 0xfc00);
   assert.ok(Number.isNaN(halfToFloat(floatToHalf(NaN))));
   for (let h = 0; h < 0x7c00; h += 7) assert.is(floatToHalf(halfToFloat(h)), h, `round trip of 0x${h.toString(16)}`);
+});
+
+test("exactInHalf: true for every finite half, and agrees with a round trip on random floats and on each half's float32 neighbours", () => {
+  const halves: number[] = [];
+  for (let h = 0; h < 0x10000; h++) if (Number.isFinite(halfToFloat(h))) halves.push(halfToFloat(h));
+  assert.ok(exactInHalf(Float32Array.from(halves)), "every finite half value");
+  const one = new Float32Array(1);
+  const bits = new Uint32Array(one.buffer);
+  const agree = () => !Number.isFinite(one[0]) || exactInHalf(one) === (halfToFloat(floatToHalf(one[0])) === one[0]);
+  let rng = 12345;
+  for (let i = 0; i < 200000; i++) {
+    rng = (Math.imul(rng, 1103515245) + 12345) >>> 0;
+    bits[0] = rng;
+    assert.ok(agree(), `0x${rng.toString(16)}`);
+  }
+  for (const v of halves)
+    for (const step of [1, -1]) {
+      one[0] = v;
+      bits[0] += step;
+      assert.ok(agree(), `neighbour of ${v}: 0x${bits[0].toString(16)}`);
+    }
+  assert.not.ok(exactInHalf(Float32Array.of(1, 2, 1 / 3)), "1/3 is not a half");
+  assert.not.ok(exactInHalf(Float32Array.of(70000)), "past half's range");
+  assert.not.ok(exactInHalf(Float32Array.of(2 ** -25)), "below half's smallest subnormal");
 });
 
 test.run();

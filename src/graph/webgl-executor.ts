@@ -13,6 +13,7 @@ import type { Blocking, Kernel, Params, Tensor, UniformValue } from "../kernels/
 import { packTexture, textureLayout, unpackTexture, type Shape, type TextureLayout } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
 import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCache, readFramebuffer, uploadTexture, type GpuContext, type Precision } from "../webgl/context.js";
+import { exactInHalf } from "../weights/fp16.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
 import { planTextures, smallestFitting } from "./plan.js";
@@ -95,7 +96,8 @@ export class WebGLExecutor {
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
     // Every blocked pass gets scratch textures of one size, so that one set serves
     // them all: as wide as the widest blocked tensor, each one's tiles re-flowed
-    // into that width, as high as the highest of those.
+    // into that width, as high as the highest of those. (The smallest-area size,
+    // tall and narrow, used less memory but made Purohit 1.5× slower on an H100.)
     const blocking = new Map(graph.nodes.map((node) => [node.name, this.blockingOf(graph, node)]));
     const shapes = graph.nodes.flatMap((node) => {
       const b = blocking.get(node.name);
@@ -107,6 +109,8 @@ export class WebGLExecutor {
       const b = blocking.get(node.name);
       return b ? { count: b.pixels, ...scratchSize } : null;
     });
+    // Every shader the graph needs, compiled side by side before the first pass.
+    this.programs.prepare(graph.nodes.flatMap((node) => programsOf(graph, node, blocking.get(node.name)!)));
     const run = ++this.runs;
     this.freeIdleTextures(run);
     const free = [...this.pool];
@@ -207,7 +211,7 @@ export class WebGLExecutor {
     const blocked = textureLayout(blockedShape(outShape, blocking), scratch[0].width);
     this.draw(kernel, node.attrs, blocking.pixels, inputs, weights, blocked, this.multiTargetFramebuffer(scratch));
     const blockedInputs = scratch.map(({ texture }) => ({ texture, layout: blocked }));
-    this.draw(interleaveColumns, { width: outShape[2], step: blocking.step }, 1, blockedInputs, {}, textureLayout(outShape), out);
+    this.draw(interleaveColumns, interleaveAttrs(outShape, blocking), 1, blockedInputs, {}, textureLayout(outShape), out);
   }
 
   /**
@@ -225,8 +229,8 @@ export class WebGLExecutor {
     framebuffer: WebGLFramebuffer,
   ): void {
     const { gl } = this.ctx;
-    const key = `${kernel.op}/${kernel.gpu.variant(attrs)}/${inputs.length}/${pixels}`;
-    const program = this.programs.get(key, () => fragmentShader(kernel.gpu.source(attrs, inputs.length, pixels), inputs.length, pixels));
+    const { key, source } = programOf(kernel, attrs, inputs.length, pixels);
+    const program = this.programs.get(key, source);
     const uniforms: Record<string, UniformValue | WebGLTexture> = {
       u_out_shape: outLayout.shape,
       u_out_cols: outLayout.cols,
@@ -267,8 +271,13 @@ export class WebGLExecutor {
     if (!textures) {
       textures = {};
       for (const [name, packed] of Object.entries(pack(params, node.attrs, inputShapes))) {
-        textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`, this.precision);
-        this.weightBytes.set(textures[name], packed.width * packed.height * BYTES_PER_TEXEL[this.precision]);
+        // On a GPU, weights that half floats hold exactly (shipped fp16 weights with no
+        // BatchNorm folded in) are stored as half floats in either precision: the same
+        // values, and fewer bytes for the conv passes to read, which bounds them there.
+        // Software renderers convert half floats in code: fp32 reads faster there.
+        const precision = this.precision === "fp16" || (!this.ctx.software && exactInHalf(packed.data)) ? "fp16" : "fp32";
+        textures[name] = createFloatTexture(this.ctx, packed.width, packed.height, packed.data, `the weights of "${node.name}"`, precision);
+        this.weightBytes.set(textures[name], packed.width * packed.height * BYTES_PER_TEXEL[precision]);
       }
       byNode.set(key, textures);
     }
@@ -308,4 +317,22 @@ export class WebGLExecutor {
     this.weights.clear();
     this.programs.dispose();
   }
+}
+
+/** A pass's shader, compiled once per kernel variant, input count and block size. */
+function programOf<A>(kernel: Kernel<A>, attrs: A, inputCount: number, pixels: number): { key: string; source: () => string } {
+  return {
+    key: `${kernel.op}/${kernel.gpu.variant(attrs)}/${inputCount}/${pixels}`,
+    source: () => fragmentShader(kernel.gpu.source(attrs, inputCount, pixels), inputCount, pixels),
+  };
+}
+
+/** The shaders of a node's passes: its kernel's, and the interleave pass's when it is blocked. */
+function programsOf(graph: Graph, node: Node, blocking: Blocking | null): { key: string; source: () => string }[] {
+  const own = programOf(kernelFor(node.op), node.attrs, node.inputs.length, blocking?.pixels ?? 1);
+  return blocking ? [own, programOf(interleaveColumns, interleaveAttrs(graph.shapes.get(node.name)!, blocking), blocking.pixels, 1)] : [own];
+}
+
+function interleaveAttrs(outShape: Shape, blocking: Blocking) {
+  return { width: outShape[2], step: blocking.step };
 }

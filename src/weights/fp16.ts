@@ -37,6 +37,26 @@ export function floatToHalf(value: number): number {
   return sign | half;
 }
 
+/**
+ * Whether every value is a half float exactly (so half-float storage loses
+ * nothing): ±0, or a float32 whose exponent is in half's range and whose
+ * mantissa bits below half's precision are zero. Bit tests, not a round trip
+ * per value: this runs over every weight on a model's first run.
+ */
+export function exactInHalf(values: Float32Array): boolean {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const exp = (x >>> 23) & 0xff;
+    if ((x & 0x7fffffff) === 0) continue;
+    // Normal halves, 2^-14 .. 2^15: 10 mantissa bits, the low 13 of float32's 23 are zero.
+    // Subnormal halves, 2^-24 .. 2^-15: one bit fewer kept per step down.
+    const droppedBits = exp >= 113 && exp <= 142 ? 13 : exp >= 103 && exp < 113 ? 13 + (113 - exp) : -1;
+    if (droppedBits < 0 || (x & ((1 << droppedBits) - 1)) !== 0) return false;
+  }
+  return true;
+}
+
 export function bfloat16ToFloat(b: number): number {
   u32[0] = b << 16;
   return f32[0];

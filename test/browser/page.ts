@@ -32,6 +32,8 @@ export interface ParityResult {
 
 // Live GL objects, counted by wrapping create/delete on the prototype before any context exists.
 const live: Record<string, number> = { Texture: 0, Framebuffer: 0, Program: 0, Shader: 0, Buffer: 0 };
+/** Textures created so far: a steady run reuses its pool, so this should stop growing after the first. */
+let texturesCreated = 0;
 for (const kind of Object.keys(live)) {
   const proto = WebGL2RenderingContext.prototype as any;
   const create = proto[`create${kind}`];
@@ -39,6 +41,7 @@ for (const kind of Object.keys(live)) {
   proto[`create${kind}`] = function (...args: unknown[]) {
     const obj = create.apply(this, args);
     if (obj) live[kind]++;
+    if (obj && kind === "Texture") texturesCreated++;
     return obj;
   };
   proto[`delete${kind}`] = function (obj: unknown) {
@@ -124,12 +127,8 @@ function opCase(name: string, op: OpName, attrs: unknown, inputs: Tensor[], para
 
 type NetName = "dbm" | "patch" | "unet" | "purohit" | "dbm-shipped" | "purohit-shipped";
 
-/**
- * A network on a seeded random input: WebGL vs CPU reference at every layer and
- * at the output. `drawBuffers` stands in for a GPU with that many (register
- * blocking then takes at most that many pixels per fragment).
- */
-async function network(name: NetName, height: number, width: number, seed: number, precision: Precision = "fp32", drawBuffers?: number): Promise<ParityResult[]> {
+/** A network's graph, bound weights and a seeded random input. */
+async function networkCase(name: NetName, height: number, width: number, seed: number): Promise<{ graph: Graph; params: BoundParams; input: Tensor }> {
   const load = async (f: string) => readWeightsFile(await fetchBytes(f), f);
   let graph: Graph;
   let files: WeightsFile[];
@@ -155,6 +154,16 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   const params: BoundParams = bindWeights(graph, new Map(files.map((f) => [f.info.model, f])));
   const inShape = graph.shapes.get(graph.inputs[0])!;
   const input: Tensor = { shape: inShape, data: randomNormal(inShape[0] * inShape[1] * inShape[2] * inShape[3], seed) };
+  return { graph, params, input };
+}
+
+/**
+ * A network on a seeded random input: WebGL vs CPU reference at every layer and
+ * at the output. `drawBuffers` stands in for a GPU with that many (register
+ * blocking then takes at most that many pixels per fragment).
+ */
+async function network(name: NetName, height: number, width: number, seed: number, precision: Precision = "fp32", drawBuffers?: number): Promise<ParityResult[]> {
+  const { graph, params, input } = await networkCase(name, height, width, seed);
   const all = graph.nodes.map((n) => n.name);
   const cpu = runCpu(graph, params, [input], all);
   if (precision === "fp32") {
@@ -174,6 +183,25 @@ async function network(name: NetName, height: number, width: number, seed: numbe
   });
 }
 
+/**
+ * The shipped DBM as the executor runs it on a hardware GPU, where weights that
+ * half floats hold exactly are stored as half floats: every layer against the
+ * CPU reference, and the weight bytes that way and the software renderer's way.
+ */
+async function halfWeights(height: number, width: number, seed: number) {
+  const { graph, params, input } = await networkCase("dbm-shipped", height, width, seed);
+  const all = graph.nodes.map((n) => n.name);
+  const cpu = runCpu(graph, params, [input], all);
+  const hardware = new WebGLExecutor({ ...ctx, software: false });
+  const gpu = hardware.run(graph, params, [input], all);
+  const software = new WebGLExecutor({ ...ctx, software: true });
+  software.run(graph, params, [input]);
+  const bytes = { hardware: hardware.counts().weightBytes, software: software.counts().weightBytes };
+  hardware.dispose();
+  software.dispose();
+  return { results: all.map((t) => result(`half-float weights ${t}`, gpu.get(t)!, cpu.get(t)!)), bytes };
+}
+
 function seededImage(width: number, height: number, seed: number) {
   const noise = randomNormal(width * height * 4, seed);
   return { width, height, data: Uint8ClampedArray.from(noise, (v) => 128 + 60 * v) };
@@ -184,17 +212,28 @@ async function fixtureModel(kind: "dbm" | "purohit", canvas?: HTMLCanvasElement)
   return loadModel(await Promise.all(files.map(fetchBytes)), { backend: "webgl", canvas });
 }
 
-/** `runs` runs of one model: live GL objects after the first and the last run, and after dispose(). */
-async function leaks(kind: "dbm" | "purohit", runs: number) {
+/**
+ * `runs` runs of one model: live GL objects after the first and the last run,
+ * and after dispose(), and the textures created after the first run (a texture
+ * made and freed on every run leaks nothing but costs an allocation each time).
+ */
+async function leaks(kind: "dbm" | "purohit", runs: number, shipped = false, width = 41, height = 37) {
   const before = snapshot();
-  const model = await fixtureModel(kind);
-  const image = seededImage(41, 37, 3);
+  const model = shipped ? await shippedModel(kind) : await fixtureModel(kind);
+  const image = seededImage(width, height, 3);
   model.run(image);
   const afterFirst = snapshot();
+  const createdBefore = texturesCreated;
   for (let i = 1; i < runs; i++) model.run(image);
   const afterAll = snapshot();
+  const texturesCreatedLater = texturesCreated - createdBefore;
   model.dispose();
-  return { before, afterFirst, afterAll, afterDispose: snapshot() };
+  return { before, afterFirst, afterAll, afterDispose: snapshot(), texturesCreatedLater };
+}
+
+async function shippedModel(kind: "dbm" | "purohit") {
+  const files = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
+  return loadModel(await Promise.all(files.map((f) => fetchBytes(`/weights/${f}`))), { backend: "webgl" });
 }
 
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
@@ -366,5 +405,5 @@ async function applications(width: number, height: number, workingSize: number) 
   };
 }
 
-(window as any).parity = { ops, network, mrfLayers, magnifyLayers, applications, renderer: ctx.renderer, counts: () => executor.counts() };
+(window as any).parity = { ops, network, halfWeights, mrfLayers, magnifyLayers, applications, renderer: ctx.renderer, counts: () => executor.counts() };
 (window as any).reliability = { leaks, determinism, contextLoss, missingFeatures, shaderFailure, overTextureLimit };
