@@ -11,7 +11,7 @@ import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
 import { createGpuContext, createFloatTexture, createFramebuffer, ProgramCache, readFramebuffer, type Precision } from "../src/webgl/context.js";
 import { readWeightsFile } from "../src/weights/load.js";
-import { type BenchReport, type BenchRow, browserOptions, type BrowserBenchOptions, type BrowserBenchResult, goals, markdown, parseBenchOptions, row, SIZES } from "./report.js";
+import { assembleReport, type BenchRow, browserOptions, type BrowserBenchOptions, type BrowserBenchResult, markdown, parseBenchOptions, row, SIZES } from "./report.js";
 import { benchInput, median, nodeFlops } from "./workload.js";
 
 /** Progress lines: bench/run.ts forwards them to stderr, the standalone page shows them. */
@@ -105,6 +105,10 @@ void main() {
     gflops: flops / madMs / 1e6,
     gbps: bytes / readMs / 1e6,
   };
+}
+
+function logPeak(p: ReturnType<typeof peak>): void {
+  log(`${p.renderer}: peak ${p.gflops.toFixed(1)} GFLOP/s multiply-add, ${p.gbps.toFixed(1)} GB/s texture reads`);
 }
 
 /**
@@ -250,7 +254,7 @@ async function tfjsEndToEnd(size: number, runs: number) {
  */
 async function browserBench(o: BrowserBenchOptions): Promise<BrowserBenchResult> {
   const p = peak();
-  log(`${p.renderer}: peak ${p.gflops.toFixed(1)} GFLOP/s multiply-add, ${p.gbps.toFixed(1)} GB/s texture reads`);
+  logPeak(p);
   const sizes = o.sizes ?? (p.software ? [256] : SIZES);
   const results: BenchRow[] = [];
   const layerRows: BenchRow[] = [];
@@ -289,9 +293,9 @@ async function browserBench(o: BrowserBenchOptions): Promise<BrowserBenchResult>
  * Standalone mode (dist/bench/index.html?run): options come from the query
  * string as the CLI's flags (model, size, runs, fp16, block-pixels; tfjs=0 for
  * --compare none), the table is shown on the page, and with `post` the progress
- * lines, the Markdown table and
- * the JSON report are also POSTed under that path, for a script that serves
- * the folder and waits (tools/bench-in-browser.py). `probe` stops after the peak.
+ * lines, the Markdown table and the JSON report are also POSTed under that
+ * path, for a script that serves the folder and waits
+ * (tools/bench-in-browser.py). `probe` stops after the peak.
  */
 async function standalone(query: URLSearchParams): Promise<void> {
   const post = query.get("post");
@@ -307,7 +311,7 @@ async function standalone(query: URLSearchParams): Promise<void> {
     if (query.has("probe")) {
       // Which renderer and how fast, nothing more: lets a script choose among browser flags.
       const p = peak();
-      log(`${p.renderer}: peak ${p.gflops.toFixed(1)} GFLOP/s multiply-add, ${p.gbps.toFixed(1)} GB/s texture reads`);
+      logPeak(p);
       const l = limits();
       log(`limits: ${JSON.stringify(l)}`);
       await send("report", JSON.stringify({ device: p.renderer, peak: p, limits: l }));
@@ -319,9 +323,7 @@ async function standalone(query: URLSearchParams): Promise<void> {
       parseBenchOptions({ model: given("model"), size: given("size"), runs: given("runs"), fp16: query.get("fp16") === "1", blockPixels: given("block-pixels"), compare: query.get("tfjs") === "0" ? "none" : "tfjs" }),
     );
     if (options.tfjs) await loadScript("tf.min.js");
-    const b = await browserBench(options);
-    const report: BenchReport = { device: b.device, date: new Date().toISOString(), peak: b.peak, results: [...b.results, ...b.layerRows], goals: [] };
-    report.goals = goals(report, b.memoryRatio);
+    const report = assembleReport(await browserBench(options), []);
     const table = markdown(report);
     document.getElementById("table")!.textContent = table;
     await send("table", table);

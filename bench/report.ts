@@ -93,6 +93,16 @@ export interface BrowserBenchResult {
   readonly memoryRatio: Record<string, number>;
 }
 
+/**
+ * The whole report: the browser's end-to-end rows, then `cpuRows`, then the
+ * per-layer rows, and the goals as measured by all of them.
+ */
+export function assembleReport(browser: BrowserBenchResult, cpuRows: readonly BenchRow[]): BenchReport {
+  const report: BenchReport = { device: browser.device, date: new Date().toISOString(), peak: browser.peak, results: [...browser.results, ...cpuRows, ...browser.layerRows], goals: [] };
+  report.goals = goals(report, browser.memoryRatio);
+  return report;
+}
+
 export function row(engine: BenchRow["engine"], backend: BenchRow["backend"], model: string, size: number, first: number | null, median: number, flops: number, peak: number | null, bytes: number | null): BenchRow {
   const gflops = flops > 0 ? flops / median / 1e6 : null;
   return { engine, backend, model, size, ms_first: first, ms_median: median, gflops, peak_fraction: gflops !== null && peak ? gflops / peak : null, peak_bytes: bytes };

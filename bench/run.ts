@@ -12,7 +12,7 @@ import { runCpu } from "../src/graph/cpu-executor.js";
 import type { CpuConv } from "../src/kernels/kernel.js";
 import { loadModelFromFiles, PACKAGE_ROOT, useCpuThreads } from "../src/node.js";
 import { ChromiumPage } from "../src/node/chromium.js";
-import { type BenchOptions, type BenchReport, type BenchRow, browserOptions, type BrowserBenchResult, goals, markdown, row } from "./report.js";
+import { assembleReport, type BenchOptions, type BenchReport, type BenchRow, browserOptions, type BrowserBenchResult, markdown, row } from "./report.js";
 import { benchInput, median, nodeFlops } from "./workload.js";
 
 export { parseBenchOptions } from "./report.js";
@@ -36,11 +36,8 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   } finally {
     await chromium.close();
   }
-  const report: BenchReport = { device: browser.device, date: new Date().toISOString(), peak: browser.peak, results: browser.results, goals: [] };
   // The CPU rows run with Chromium closed, so that nothing else shares the cores.
-  if (o.models.includes("dbm")) await cpuRows(o, report.results);
-  report.results.push(...browser.layerRows);
-  report.goals = goals(report, browser.memoryRatio);
+  const report = assembleReport(browser, o.models.includes("dbm") ? await cpuRows(o) : []);
   process.stdout.write(markdown(report));
   if (o.json) {
     writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
@@ -62,7 +59,7 @@ function tfjsBundle(): string {
  * then the reference loops once, as "dbm-reference"), and PyTorch CPU in a
  * subprocess when it is installed; same graph, weights, size and cores.
  */
-async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
+async function cpuRows(o: BenchOptions): Promise<BenchRow[]> {
   const size = o.cpuSize;
   const { graph, params } = loadModelFromFiles([join(PACKAGE_ROOT, "weights", "dbm.safetensors")]).graph(size, size);
   const flops = graph.nodes.reduce((s, n) => s + nodeFlops(n, graph), 0);
@@ -81,9 +78,11 @@ async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
   await threads.close();
   const simd = runs[0].out;
   const diff = reference.out.reduce((m, v, i) => Math.max(m, Math.abs(v - simd[i])), 0);
-  results.push(row("blurmap", "cpu", "dbm", size, runs[0].ms, median(runs.slice(1).map((r) => r.ms)), flops, null, null));
-  results.push({ ...row("blurmap", "cpu", "dbm-reference", size, reference.ms, reference.ms, flops, null, null), max_abs_diff: diff });
-  if (!o.compare.has("pytorch")) return;
+  const results: BenchRow[] = [
+    row("blurmap", "cpu", "dbm", size, runs[0].ms, median(runs.slice(1).map((r) => r.ms)), flops, null, null),
+    { ...row("blurmap", "cpu", "dbm-reference", size, reference.ms, reference.ms, flops, null, null), max_abs_diff: diff },
+  ];
+  if (!o.compare.has("pytorch")) return results;
   const python = ["/usr/bin/python3", "python3"].find((p) => p === "python3" || existsSync(p))!;
   try {
     log(`pytorch cpu dbm ${size}²...`);
@@ -93,4 +92,5 @@ async function cpuRows(o: BenchOptions, results: BenchRow[]): Promise<void> {
   } catch (e) {
     log(`PyTorch not run (${(e as Error).message.split("\n")[0]}); the CPU comparison is ours alone`);
   }
+  return results;
 }

@@ -11,6 +11,7 @@ no Node (bench/README.md shows the flags for NVIDIA GPUs). Standard library only
 import argparse
 import functools
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -88,7 +89,7 @@ def main():
             with open(os.path.splitext(args.out)[0] + ".md", "w") as f:
                 f.write(received["table"])
     print(received.get("table", report))
-    if '"error"' in report[:20]:
+    if "error" in json.loads(report):
         sys.exit(1)
 
 

@@ -207,9 +207,10 @@ function seededImage(width: number, height: number, seed: number) {
   return { width, height, data: Uint8ClampedArray.from(noise, (v) => 128 + 60 * v) };
 }
 
-async function fixtureModel(kind: "dbm" | "purohit", canvas?: HTMLCanvasElement) {
-  const files = kind === "dbm" ? ["dbm-tiny.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
-  return loadModel(await Promise.all(files.map(fetchBytes)), { backend: "webgl", canvas });
+/** A WebGL model on the fixture weights (DBM at width 1/8), or with `shipped` on the shipped weights. */
+async function webglModel(kind: "dbm" | "purohit", { shipped = false, canvas }: { shipped?: boolean; canvas?: HTMLCanvasElement } = {}) {
+  const names = kind === "dbm" ? [shipped ? "dbm.safetensors" : "dbm-tiny.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
+  return loadModel(await Promise.all(names.map((n) => fetchBytes(shipped ? `/weights/${n}` : n))), { backend: "webgl", canvas });
 }
 
 /**
@@ -219,7 +220,7 @@ async function fixtureModel(kind: "dbm" | "purohit", canvas?: HTMLCanvasElement)
  */
 async function leaks(kind: "dbm" | "purohit", runs: number, shipped = false, width = 41, height = 37) {
   const before = snapshot();
-  const model = shipped ? await shippedModel(kind) : await fixtureModel(kind);
+  const model = await webglModel(kind, { shipped });
   const image = seededImage(width, height, 3);
   model.run(image);
   const afterFirst = snapshot();
@@ -231,16 +232,11 @@ async function leaks(kind: "dbm" | "purohit", runs: number, shipped = false, wid
   return { before, afterFirst, afterAll, afterDispose: snapshot(), texturesCreatedLater };
 }
 
-async function shippedModel(kind: "dbm" | "purohit") {
-  const files = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
-  return loadModel(await Promise.all(files.map((f) => fetchBytes(`/weights/${f}`))), { backend: "webgl" });
-}
-
 const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
 
 /** The same input twice: are the two maps bit-identical? */
 async function determinism(kind: "dbm" | "purohit") {
-  const model = await fixtureModel(kind);
+  const model = await webglModel(kind);
   const image = seededImage(45, 33, 4);
   const a = model.run(image).map.data.slice();
   const b = model.run(image).map.data.slice();
@@ -251,7 +247,7 @@ async function determinism(kind: "dbm" | "purohit") {
 /** Loses the context between runs with WEBGL_lose_context, restores it, runs again. */
 async function contextLoss() {
   const canvas = document.createElement("canvas");
-  const model = await fixtureModel("dbm", canvas);
+  const model = await webglModel("dbm", { canvas });
   const gl = canvas.getContext("webgl2")!;
   const image = seededImage(40, 32, 5);
   const first = model.run(image).map.data.slice();
@@ -291,7 +287,7 @@ async function missingFeatures() {
   }) as never;
   const attempt = async (canvas: HTMLCanvasElement) => {
     try {
-      await fixtureModel("dbm", canvas);
+      await webglModel("dbm", { canvas });
       return "";
     } catch (e) {
       return (e as Error).message;
