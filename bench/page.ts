@@ -6,6 +6,7 @@
 // that browser has, and shows the table (see bench/README.md).
 import type { BoundParams } from "../src/graph/cpu-executor.js";
 import { BlurMapModel } from "../src/model.js";
+import { chooseTileSide, fitsTextures, headOf, runTiled, trunkOf } from "../src/graph/tiling.js";
 import type { Graph, Node } from "../src/graph/ir.js";
 import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
@@ -18,8 +19,8 @@ import { benchInput, median, nodeFlops } from "./workload.js";
 let log = (line: string) => console.log(`bench: ${line}`);
 
 
-/** The shipped model's graph and bound weights at size×size, built as BlurMapModel builds them. */
-async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ graph: Graph; params: BoundParams }> {
+/** The shipped model's graph and bound weights at size×size, built as BlurMapModel builds them, and the model (for its tiles' graphs). */
+async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ graph: Graph; params: BoundParams; model: BlurMapModel }> {
   const names = kind === "dbm" ? ["dbm.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
   const files = await Promise.all(
     names.map(async (n) => {
@@ -28,7 +29,8 @@ async function modelGraph(kind: "dbm" | "purohit", size: number): Promise<{ grap
       return readWeightsFile(new Uint8Array(await response.arrayBuffer()), n);
     }),
   );
-  return new BlurMapModel(files, { backend: "cpu", patchStride: 15 }).graph(size, size);
+  const model = new BlurMapModel(files, { backend: "cpu", patchStride: 15 });
+  return { ...model.graph(size, size), model };
 }
 
 /**
@@ -145,25 +147,34 @@ function limits() {
  * One model at one size through blurmap's executor: the first run on a fresh
  * context (shader compile + weight upload + run), then `runs` more (median),
  * and the texture bytes held; with `layers`, one more profiled run timing each
- * pass; `blockPixels` caps register blocking (the lever sweep).
+ * pass; `blockPixels` caps register blocking (the lever sweep). A size over
+ * `tileSize`, or too big for the GPU's textures, runs as tiles, as the model
+ * runs it (no per-layer profile then).
  */
-async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32", blockPixels?: number) {
-  const { graph, params } = await modelGraph(kind, size);
+async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: number, layers: boolean, precision: Precision = "fp32", blockPixels?: number, tileSize = 0) {
+  const { graph, params, model } = await modelGraph(kind, size);
   const input = benchInput(size);
   const ctx = createGpuContext();
   // Blocking never uses more pixels than there are draw buffers: capping those caps it.
   const executor = new WebGLExecutor(blockPixels === undefined ? ctx : { ...ctx, maxDrawBuffers: Math.min(blockPixels, ctx.maxDrawBuffers) }, precision);
+  const graphAt = (h: number, w: number) => model.graph(h, w).graph;
+  const tileSide = chooseTileSide(size, size, tileSize, model.tiling, (h, w) => fitsTextures(graphAt(h, w), ctx.maxTextureSize));
+  const runOnce = () =>
+    tileSide === 0
+      ? executor.run(graph, params, [input]).get(graph.output)!
+      : runTiled(graph, graphAt, model.tiling, input, tileSide, (g, inputs) => executor.run(g, params, inputs).get(g.output)!);
+  if (tileSide) log(`  as tiles of ${tileSide} px`);
   let started = performance.now();
-  const first = executor.run(graph, params, [input]).get(graph.output)!;
+  const first = runOnce();
   const msFirst = performance.now() - started;
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     started = performance.now();
-    executor.run(graph, params, [input]);
+    runOnce();
     times.push(performance.now() - started);
   }
   const perLayer: { name: string; op: string; ms: number; flops: number; shape: string }[] = [];
-  if (layers)
+  if (layers && tileSide === 0)
     executor.run(graph, params, [input], [], (node: Node, ms: number) => {
       const flops = nodeFlops(node, graph);
       if (flops > 0) perLayer.push({ name: node.name, op: node.op, ms, flops, shape: graph.shapes.get(node.name)!.join("×") });
@@ -171,13 +182,17 @@ async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: numb
   const counts = executor.counts();
   executor.dispose();
   const flops = graph.nodes.reduce((sum, n) => sum + nodeFlops(n, graph), 0);
+  // Tiled, the largest activations are a full-size tile's (or the head's, at full size).
+  const bytesPerTexel = precision === "fp16" ? 8 : 16;
+  const largestPairBytes = tileSide === 0 ? largestLivePair(graph, bytesPerTexel) : Math.max(largestLivePair(trunkOf(graphAt(tileSide, tileSide), model.tiling.cut), bytesPerTexel), largestLivePair(headOf(graph, model.tiling.cut), bytesPerTexel));
   return {
     msFirst,
     msMedian: median(times),
     flops,
+    tileSide,
     peakBytes: counts.activationBytes + counts.weightBytes,
     weightBytes: counts.weightBytes,
-    largestPairBytes: largestLivePair(graph, precision === "fp16" ? 8 : 16),
+    largestPairBytes,
     output: Array.from(first.data.subarray(0, 4096)),
     outputMean: first.data.reduce((a, b) => a + b, 0) / first.data.length,
     perLayer,
@@ -263,14 +278,14 @@ async function browserBench(o: BrowserBenchOptions): Promise<BrowserBenchResult>
   for (const model of o.models)
     for (const size of sizes) {
       log(`blurmap webgl ${model} ${size}²...`);
-      const r = await blurmapEndToEnd(model, size, o.runs, size === sizes[0]);
-      results.push(row("blurmap", "webgl", model, size, r.msFirst, r.msMedian, r.flops, p.gflops, r.peakBytes));
+      const r = await blurmapEndToEnd(model, size, o.runs, size === sizes[0], "fp32", undefined, o.tileSize);
+      results.push(tiled(row("blurmap", "webgl", model, size, r.msFirst, r.msMedian, r.flops, p.gflops, r.peakBytes), r.tileSide));
       memoryRatio[`${model}/${size}`] = r.peakBytes / (r.weightBytes + r.largestPairBytes);
       for (const l of r.perLayer) layerRows.push(row("blurmap", "webgl", `${model}.${l.name}`, size, null, l.ms, l.flops, p.gflops, null));
       if (o.fp16) {
         log(`blurmap webgl ${model} ${size}² fp16...`);
-        const h = await blurmapEndToEnd(model, size, o.runs, false, "fp16");
-        results.push({ ...row("blurmap", "webgl", `${model}-fp16`, size, h.msFirst, h.msMedian, h.flops, p.gflops, h.peakBytes), max_abs_diff: maxDiff(h.output, r.output) });
+        const h = await blurmapEndToEnd(model, size, o.runs, false, "fp16", undefined, o.tileSize);
+        results.push(tiled({ ...row("blurmap", "webgl", `${model}-fp16`, size, h.msFirst, h.msMedian, h.flops, p.gflops, h.peakBytes), max_abs_diff: maxDiff(h.output, r.output) }, h.tileSide));
         memoryRatio[`${model}-fp16/${size}`] = h.peakBytes / (h.weightBytes + h.largestPairBytes);
       }
       if (model === "dbm" && o.tfjs) {
@@ -287,11 +302,16 @@ async function browserBench(o: BrowserBenchOptions): Promise<BrowserBenchResult>
   return { device: p.renderer, peak: { gflops: p.gflops, gbps: p.gbps, timer_query: p.timerQuery }, results, layerRows, memoryRatio };
 }
 
+/** The row, marked with its tile side when it ran as tiles. */
+function tiled(r: BenchRow, tileSide: number): BenchRow {
+  return tileSide ? { ...r, tile_size: tileSide } : r;
+}
+
 (window as any).bench = { peak, blurmapEndToEnd, tfjsEndToEnd, browserBench };
 
 /**
  * Standalone mode (dist/bench/index.html?run): options come from the query
- * string as the CLI's flags (model, size, runs, fp16, block-pixels; tfjs=0 for
+ * string as the CLI's flags (model, size, runs, fp16, block-pixels, tile-size; tfjs=0 for
  * --compare none), the table is shown on the page, and with `post` the progress
  * lines, the Markdown table and the JSON report are also POSTed under that
  * path, for a script that serves the folder and waits
@@ -320,7 +340,7 @@ async function standalone(query: URLSearchParams): Promise<void> {
     // The CLI's checks, so that a bad value is named rather than run.
     const given = (key: string) => query.get(key) ?? undefined;
     const options = browserOptions(
-      parseBenchOptions({ model: given("model"), size: given("size"), runs: given("runs"), fp16: query.get("fp16") === "1", blockPixels: given("block-pixels"), compare: query.get("tfjs") === "0" ? "none" : "tfjs" }),
+      parseBenchOptions({ model: given("model"), size: given("size"), runs: given("runs"), fp16: query.get("fp16") === "1", blockPixels: given("block-pixels"), tileSize: given("tile-size"), compare: query.get("tfjs") === "0" ? "none" : "tfjs" }),
     );
     if (options.tfjs) await loadScript("tf.min.js");
     const report = assembleReport(await browserBench(options), []);

@@ -3,7 +3,7 @@
  * functions, shared by the Node driver (bench/run.ts) and the page
  * (bench/page.ts), which also runs on its own in any browser (bench/index.html).
  */
-import type { ModelKind } from "../src/model.js";
+import { DEFAULT_TILE_SIZE, type ModelKind } from "../src/model.js";
 
 export interface BenchOptions {
   readonly models: readonly ModelKind[];
@@ -16,6 +16,8 @@ export interface BenchOptions {
   readonly fp16: boolean;
   /** Also run DBM at the first size with register blocking capped at each of these pixel counts. */
   readonly blockPixels: readonly number[];
+  /** Sizes over this run as tiles, as the model runs them (ModelOptions.tileSize; 0 = never). */
+  readonly tileSize: number;
   readonly json?: string;
 }
 
@@ -31,6 +33,8 @@ export interface BenchRow {
   peak_bytes: number | null;
   /** tfjs and fp16: max |output − blurmap fp32's output| over the first 4096 map values. */
   max_abs_diff?: number;
+  /** Run as tiles of this side (graph/tiling.ts); absent when run in one pass. */
+  tile_size?: number;
 }
 
 export interface BenchReport {
@@ -43,7 +47,7 @@ export interface BenchReport {
 
 export const SIZES = [256, 384, 512, 1024];
 
-export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; runs?: string; cpuSize?: string; fp16?: boolean; blockPixels?: string; json?: string }): BenchOptions {
+export function parseBenchOptions(raw: { model?: string; size?: string; compare?: string; runs?: string; cpuSize?: string; fp16?: boolean; blockPixels?: string; tileSize?: string; json?: string }): BenchOptions {
   const list = (s: string | undefined) => (s ?? "").split(",").map((x) => x.trim()).filter(Boolean);
   const models = list(raw.model ?? "dbm,purohit");
   for (const m of models) if (m !== "dbm" && m !== "purohit") throw new Error(`--model: expected dbm and/or purohit, got "${m}"`);
@@ -57,6 +61,8 @@ export function parseBenchOptions(raw: { model?: string; size?: string; compare?
   if (!(Number.isSafeInteger(cpuSize) && cpuSize >= 16)) throw new Error(`--cpu-size must be an integer ≥ 16, got "${raw.cpuSize}"`);
   const blockPixels = list(raw.blockPixels).map(Number);
   for (const p of blockPixels) if (!(Number.isSafeInteger(p) && p >= 1 && p <= 8)) throw new Error(`--block-pixels: each count must be an integer in 1..8, got "${raw.blockPixels}"`);
+  const tileSize = raw.tileSize === undefined ? DEFAULT_TILE_SIZE : Number(raw.tileSize);
+  if (!(Number.isSafeInteger(tileSize) && tileSize >= 0)) throw new Error(`--tile-size must be a whole number of pixels (0 = never tile), got "${raw.tileSize}"`);
   return {
     models: models as ModelKind[],
     sizes,
@@ -65,6 +71,7 @@ export function parseBenchOptions(raw: { model?: string; size?: string; compare?
     cpuSize,
     fp16: raw.fp16 ?? false,
     blockPixels,
+    tileSize,
     json: raw.json,
   };
 }
@@ -77,10 +84,11 @@ export interface BrowserBenchOptions {
   readonly runs: number;
   readonly fp16: boolean;
   readonly blockPixels: readonly number[];
+  readonly tileSize: number;
 }
 
 export function browserOptions(o: BenchOptions): BrowserBenchOptions {
-  return { models: o.models, sizes: o.sizes, tfjs: o.compare.has("tfjs"), runs: o.runs, fp16: o.fp16, blockPixels: o.blockPixels };
+  return { models: o.models, sizes: o.sizes, tfjs: o.compare.has("tfjs"), runs: o.runs, fp16: o.fp16, blockPixels: o.blockPixels, tileSize: o.tileSize };
 }
 
 /** The browser's share of a run: the peak, the end-to-end and per-layer rows, and each model's memory ratio. */
@@ -156,7 +164,7 @@ export function markdown(r: BenchReport): string {
     "",
     "| engine | backend | model | size | first run (ms) | median (ms) | GFLOP/s | % of peak | texture MiB | max abs diff |",
     "|---|---|---|---|---:|---:|---:|---:|---:|---:|",
-    ...r.results.map((x) => `| ${x.engine} | ${x.backend} | ${x.model} | ${x.size} | ${f(x.ms_first, 0)} | ${f(x.ms_median, x.ms_median < 10 ? 2 : 0)} | ${f(x.gflops, 2)} | ${x.peak_fraction === null ? "" : (100 * x.peak_fraction).toFixed(0)} | ${x.peak_bytes === null ? "" : (x.peak_bytes / 2 ** 20).toFixed(1)} | ${x.max_abs_diff === undefined ? "" : x.max_abs_diff.toExponential(1)} |`),
+    ...r.results.map((x) => `| ${x.engine} | ${x.backend} | ${x.model} | ${x.size}${x.tile_size ? ` (tiles of ${x.tile_size})` : ""} | ${f(x.ms_first, 0)} | ${f(x.ms_median, x.ms_median < 10 ? 2 : 0)} | ${f(x.gflops, 2)} | ${x.peak_fraction === null ? "" : (100 * x.peak_fraction).toFixed(0)} | ${x.peak_bytes === null ? "" : (x.peak_bytes / 2 ** 20).toFixed(1)} | ${x.max_abs_diff === undefined ? "" : x.max_abs_diff.toExponential(1)} |`),
     "",
     "| goal | measured | met |",
     "|---|---|---|",

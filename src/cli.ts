@@ -28,6 +28,9 @@ const MODEL_OPTIONS = `model options (map, segment, magnify, rank, eval):
   --patch-stride N         purohit: step between 30×30 patches (default 15)
   --working-size N         shrink images whose long side is over N px before the
                            network, map scaled back (default 640; 0 = native size)
+  --tile-size N            run working images longer than N px as overlapping tiles,
+                           with the same map (default 2048; less GPU memory when
+                           lower; 0 = never tile)
   --fp16                   webgl: half-float textures (half the GPU memory; maps
                            within 1e-2 of fp32); the cpu path always computes in fp32
   --json                   one JSON object per line on stdout, for scripts
@@ -56,7 +59,7 @@ const HELP: Record<string, string> = {
   β²=0.3 and β=1, AP, MAE. --maps scores existing maps (8-bit PNG) instead of
   running a model; --invert-masks for masks that are white = sharp (DUT-DBD);
   --svg writes the precision-recall curve.`,
-  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--runs N] [--cpu-size N] [--fp16] [--block-pixels 1,2,4,8] [--json FILE]
+  bench: `blurmap bench [--model dbm,purohit] [--size 256,384] [--compare tfjs,pytorch|none] [--runs N] [--cpu-size N] [--fp16] [--block-pixels 1,2,4,8] [--tile-size N] [--json FILE]
   Benchmarks in headless Chromium: the fragment pipeline's peak multiply-add
   rate and bandwidth, every conv layer at its real shape (at the first size),
   end to end (first run and steady-state median), TensorFlow.js WebGL on the same graph and weights,
@@ -64,7 +67,8 @@ const HELP: Record<string, string> = {
   default to 256..1024 on a hardware GPU, 256 on a software renderer; runs
   (steady-state, median) default to 3; --fp16 adds each model with half-float
   textures; --block-pixels adds DBM at the first size with register blocking
-  capped at each count (a lever sweep). Prints a Markdown table; --json writes
+  capped at each count (a lever sweep). Sizes over --tile-size (default 2048)
+  run as tiles, as \`map\` runs them. Prints a Markdown table; --json writes
   the results. See bench/README.md.`,
 };
 
@@ -85,6 +89,7 @@ const OPTIONS = {
   weights: { type: "string", multiple: true },
   "patch-stride": { type: "string" },
   "working-size": { type: "string" },
+  "tile-size": { type: "string" },
   json: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
   images: { type: "string" },
@@ -167,6 +172,7 @@ async function openModel(values: Values): Promise<MapRunner> {
   if (cpuConv !== "simd" && cpuConv !== "reference") throw new UsageError(`--cpu-conv must be simd or reference, got "${cpuConv}"`);
   const patchStride = positiveInt(values["patch-stride"], "--patch-stride");
   const workingSize = values["working-size"] === "0" ? 0 : positiveInt(values["working-size"], "--working-size");
+  const tileSize = values["tile-size"] === "0" ? 0 : positiveInt(values["tile-size"], "--tile-size");
   let weightPaths = values.weights ?? [];
   if (weightPaths.length === 0) {
     const found = defaultWeightPaths(kind);
@@ -178,7 +184,7 @@ async function openModel(values: Values): Promise<MapRunner> {
           `*** These maps exercise the engine but say NOTHING about blur. ***\n\n`,
       );
   }
-  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize, precision: values.fp16 ? "fp16" : "fp32", cpuConv });
+  const runner = await openRunner(backend, weightPaths, { patchStride, workingSize, tileSize, precision: values.fp16 ? "fp16" : "fp32", cpuConv });
   if (runner.reason && !values.json) process.stderr.write(`blurmap: backend ${runner.backend}: ${runner.reason}\n`);
   return runner;
 }
@@ -338,7 +344,7 @@ async function benchCommand(rest: string[], values: Values): Promise<number> {
   const { parseBenchOptions, runBench } = await import("../bench/run.js");
   let options;
   try {
-    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, runs: values.runs, cpuSize: values["cpu-size"], fp16: values.fp16, blockPixels: values["block-pixels"], json: values["json-file"] });
+    options = parseBenchOptions({ model: values.model, size: values.size, compare: values.compare, runs: values.runs, cpuSize: values["cpu-size"], fp16: values.fp16, blockPixels: values["block-pixels"], tileSize: values["tile-size"], json: values["json-file"] });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -361,7 +367,7 @@ main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (e) => {
     const usage = e instanceof UsageError || (e as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-    process.stderr.write(`blurmap: ${(e as Error).message}\n${usage ? "run 'blurmap --help' for usage\n" : ""}`);
+    process.stderr.write(`blurmap: ${(e as Error).message.replace(/^blurmap: /, "")}\n${usage ? "run 'blurmap --help' for usage\n" : ""}`);
     if (process.env.BLURMAP_DEBUG) console.error(e);
     process.exitCode = 2;
   },

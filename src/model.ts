@@ -3,9 +3,10 @@
  * built on demand), run on the CPU reference or the WebGL executor.
  */
 import { runCpu, type BoundParams } from "./graph/cpu-executor.js";
-import { buildDbm, DBM_FILE, type DbmArchitecture } from "./graph/dbm.js";
+import { buildDbm, DBM_FILE, DBM_TILING, type DbmArchitecture } from "./graph/dbm.js";
 import type { Graph } from "./graph/ir.js";
-import { buildPurohit, PATCH_FILE, UNET_FILE, type PatchNetArchitecture, type UNetArchitecture } from "./graph/purohit.js";
+import { buildPurohit, PATCH_FILE, purohitTiling, UNET_FILE, type PatchNetArchitecture, type UNetArchitecture } from "./graph/purohit.js";
+import { chooseTileSide, fitsTextures, minimumTileSize, runTiled, type TilingRule } from "./graph/tiling.js";
 import { WebGLExecutor } from "./graph/webgl-executor.js";
 import { checkImage, shrinkToFit, toInputTensor, type RgbaImage } from "./image/preprocess.js";
 import { resizeBilinear } from "./kernels/resize-bilinear.js";
@@ -47,7 +48,19 @@ export interface ModelOptions {
    * shipped weights were trained at, and a bounded cost). 0 = always native size.
    */
   readonly workingSize?: number;
+  /**
+   * The longest side, in pixels, the network runs on in one pass (default 2048).
+   * A bigger image (at its working size) runs as overlapping tiles, with the
+   * same map as one pass (graph/tiling.ts); on WebGL, tiles also shrink until
+   * their textures fit the GPU's MAX_TEXTURE_SIZE. Lower it to need less GPU
+   * memory: a 2048² DBM tile takes about 3.7 GB of textures in fp32, 1.9 GB in
+   * fp16; 1024², about a quarter of that. 0 = never tile.
+   */
+  readonly tileSize?: number;
 }
+
+/** ModelOptions.tileSize's default: the largest DBM tile whose textures fit 8192 texels a side. */
+export const DEFAULT_TILE_SIZE = 2048;
 
 /** A per-pixel blur map the size of the input image; 1 = blurred, 0 = sharp. */
 export interface BlurMap {
@@ -107,6 +120,9 @@ export class BlurMapModel {
   private readonly normalisation: Normalisation;
   private readonly patchStride: number;
   private readonly workingSize: number;
+  private readonly tileSize: number;
+  /** Where this model's graph is cut for tiles, and the context each cell needs (graph/tiling.ts). */
+  readonly tiling: TilingRule;
   private readonly graphs = new Map<string, { graph: Graph; params: BoundParams }>();
   private readonly cpu: CpuOptions;
   private executor: WebGLExecutor | null = null;
@@ -128,6 +144,11 @@ export class BlurMapModel {
     if (!Number.isSafeInteger(this.patchStride) || this.patchStride < 1) throw new Error(`blurmap: patchStride must be a positive integer, got ${opts.patchStride}`);
     this.workingSize = opts.workingSize ?? 640;
     if (!(Number.isSafeInteger(this.workingSize) && this.workingSize >= 0)) throw new Error(`blurmap: workingSize must be a whole number of pixels (0 = native), got ${opts.workingSize}`);
+    this.tiling = this.kind === "dbm" ? DBM_TILING : purohitTiling(this.patchStride);
+    this.tileSize = opts.tileSize ?? DEFAULT_TILE_SIZE;
+    const minimumTile = minimumTileSize(this.tiling);
+    if (!(Number.isSafeInteger(this.tileSize) && (this.tileSize === 0 || this.tileSize >= minimumTile)))
+      throw new Error(`blurmap: tileSize must be 0 (never tile) or a whole number of pixels ≥ ${minimumTile} (the context ${this.kind} needs around each tile), got ${opts.tileSize}`);
     this.backend = opts.backend ?? "cpu";
     const precision = opts.precision ?? "fp32";
     if (precision !== "fp32" && precision !== "fp16") throw new Error(`blurmap: precision must be "fp32" or "fp16", got "${precision}"`);
@@ -213,17 +234,34 @@ export class BlurMapModel {
     const small = this.workingSize > 0 ? shrinkToFit(image, this.workingSize, minSide) : image;
     const input = toInputTensor(small, this.normalisation);
     const { graph, params } = this.graph(small.height, small.width);
-    const tensors = this.executor ? this.runOnGpu(graph, params, input, keep, small) : runCpu(graph, params, [input], keep, this.cpu);
-    return { small, smallMap: tensors.get(graph.output)!, tensors };
+    const tileSide = this.tileSide(small.height, small.width);
+    if (tileSide === 0) {
+      const tensors = this.executor ? this.runOnGpu(graph, params, [input], keep, small) : runCpu(graph, params, [input], keep, this.cpu);
+      return { small, smallMap: tensors.get(graph.output)!, tensors };
+    }
+    if (keep.length > 0)
+      throw new Error(`blurmap: intermediate tensors (${keep.join(", ")}) are not kept when the image is tiled (${small.width}×${small.height} at working size, tiles of ${tileSide} px); a tileSize of 0 runs it in one pass`);
+    const smallMap = runTiled(graph, (h, w) => this.graph(h, w).graph, this.tiling, input, tileSide, (g, inputs) =>
+      this.executor ? this.runOnGpu(g, params, inputs, [], small).get(g.output)! : runCpu(g, params, inputs, [], this.cpu).get(g.output)!,
+    );
+    return { small, smallMap, tensors: new Map([[graph.output, smallMap]]) };
   }
 
-  private runOnGpu(graph: Graph, params: BoundParams, input: Tensor, keep: readonly string[], image: RgbaImage): Map<string, Tensor> {
+  /** The side of the tiles an image of this size runs as on this backend, or 0 to run it in one pass. */
+  private tileSide(height: number, width: number): number {
+    const maxTexture = this.executor?.ctx.maxTextureSize ?? Infinity;
+    return chooseTileSide(height, width, this.tileSize, this.tiling, (h, w) => fitsTextures(this.graph(h, w).graph, maxTexture));
+  }
+
+  private runOnGpu(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[], image: RgbaImage): Map<string, Tensor> {
     try {
-      return this.executor!.run(graph, params, [input], keep);
+      return this.executor!.run(graph, params, inputs, keep);
     } catch (e) {
       const message = (e as Error).message;
       if (!message.includes("MAX_TEXTURE_SIZE")) throw e;
-      throw new Error(`${message}. The network ran this image at ${image.width}×${image.height}; a smaller workingSize (the default is 640) keeps it within the GPU's limits`);
+      // Tiles are always sized to fit (tileSide): with tiling on, what does not fit is the full-size map.
+      const fix = this.tileSize === 0 ? "a smaller workingSize (the default is 640), or tiles (tileSize, 0 here)," : "a smaller workingSize (the default is 640)";
+      throw new Error(`${message}. The network ran this image at ${image.width}×${image.height}; ${fix} keeps it within the GPU's limits`);
     }
   }
 

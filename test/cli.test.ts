@@ -99,6 +99,8 @@ test("cli: usage errors exit 2 with a message", async () => {
     [["map"], "map: no images given"],
     [["frobnicate"], 'unknown command "frobnicate"'],
     [["map", SAMPLE, "--patch-stride", "0"], "--patch-stride must be a positive integer"],
+    [["map", SAMPLE, "--tile-size=1.5"], "--tile-size must be a positive integer"],
+    [["map", SAMPLE, "--backend", "cpu", "--tile-size", "100"], /^blurmap: tileSize must be 0 \(never tile\) or a whole number of pixels ≥ 227/],
   ] as const) {
     const r = await cli([...args]);
     assert.is(r.code, 2, `${args.join(" ")}: exit code`);

@@ -47,11 +47,14 @@ test("images over the working size are shrunk for the network and the map scaled
 });
 
 test("extreme aspect ratio: a 20×4000 strip keeps its short side at the network's minimum and maps at full size", async () => {
-  const model = await loadModel(DBM); // working size 640
-  const { map, tensors } = model.run(image(20, 4000), ["conv1_1"]);
+  const onePass = await loadModel(DBM, { tileSize: 0 }); // working size 640
+  const { map, tensors } = onePass.run(image(20, 4000), ["conv1_1"]);
   assert.equal([map.width, map.height], [20, 4000]);
   assert.equal([...tensors.get("conv1_1")!.shape], [1, 3200, 16, 8], "shrunk by 1.25 only: 16 px is DBM's minimum");
   assert.ok(map.data.every((v) => v >= 0 && v <= 1));
+  // 3200 px is over the default tileSize (2048): by default it runs as two tiles, with the same map.
+  const tiled = (await loadModel(DBM)).run(image(20, 4000)).map.data;
+  assert.ok(tiled.every((v, i) => v === map.data[i]), "tiled and one-pass maps differ");
   const purohit = await loadModel([PATCH, UNET]);
   assert.throws(() => purohit.run(image(29, 4000)), /purohit needs an image at least 30×30 pixels; this one is 29×4000/);
 });

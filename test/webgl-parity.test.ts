@@ -89,6 +89,16 @@ for (const drawBuffers of [1, 3, 4])
     }
   });
 
+// Tiles: DBM's 227-pixel minimum tile (90 px of context each side) on a 300×260 image;
+// Purohit (patch stride 10) 90-pixel tiles on 203×171.
+for (const [kind, width, height, tileSize, seed] of [["dbm", 300, 260, 227, 13], ["purohit", 203, 171, 90, 14]] as const)
+  gpu(`${kind} run as ${tileSize}-pixel tiles on a ${width}×${height} image: the one-pass map on WebGL, and the tiled CPU map`, async ({ page }) => {
+    const r = await page!.page.evaluate((k, w, h, t, s) => (window as any).parity.tiling(k, w, h, t, s), kind, width, height, tileSize, seed);
+    console.log(`    ${kind} tiled vs one pass: max abs diff ${r.tiledVsWhole.toExponential(2)} (bit-identical: ${r.identical}); tiled webgl vs tiled cpu: ${r.tiledVsCpu.maxAbsError.toExponential(2)}`);
+    assert.ok(r.tiledVsWhole <= 1e-6, `tiled and one-pass maps differ by ${r.tiledVsWhole}`);
+    assert.ok(r.tiledVsCpu.ok, `tiled webgl vs cpu: ${JSON.stringify(r.tiledVsCpu)}`);
+  });
+
 gpu("MRF (mean-field, 20 passes) on a 45×61 test card, every pass", async ({ page }) => {
   check(await page!.page.evaluate(() => (window as any).parity.mrfLayers(45, 61, 9)), "MRF 45×61");
 });

@@ -6,6 +6,7 @@
  */
 import { convAttrs } from "../kernels/conv2d.js";
 import { GraphBuilder, type Graph } from "./ir.js";
+import type { TilingRule } from "./tiling.js";
 
 export interface DbmArchitecture {
   /** Channel multiplier on VGG16's 64..512 (1 for the real network; fixtures use less). */
@@ -13,6 +14,13 @@ export interface DbmArchitecture {
 }
 
 export const DBM_FILE = "dbm";
+
+/**
+ * Where DBM tiles (graph/tiling.ts): at the 1×1 score, before the upsampling.
+ * A score cell covers 16×16 pixels (four 2×2 pools) and, through thirteen 3×3
+ * convs, sees 90 more on each side: VGG16 conv5_3's 196-pixel receptive field.
+ */
+export const DBM_TILING: TilingRule = { cut: "score", cell: 16, align: 16, before: 90, after: 90 };
 
 const VGG16: readonly (readonly [string, number] | "pool")[] = [
   ["conv1_1", 64], ["conv1_2", 64], "pool",

@@ -1,13 +1,23 @@
 /**
- * Texture allocation by tensor lifetime. Walking the nodes in order, each
- * output takes the smallest free texture it fits in (a tensor uses the
- * top-left width×height texels of a larger one), or a new one; an input is
- * freed after the last node that reads it. A node never writes into a texture
- * it reads. Tensors in `keep` (and the graph output) stay live to the end.
+ * Texture allocation by tensor lifetime, planned before the first pass (the
+ * graph is static, so every lifetime is known). A tensor lives from the node
+ * that writes it to the last node that reads it (to the end for the graph
+ * output and tensors in `keep`); two tensors may share a texture when their
+ * lifetimes do not overlap, so a node never writes into a texture it reads.
+ * A tensor uses the top-left width×height texels of its texture.
+ *
+ * Greedy by size, as TFLite's arena planner does for buffers: the largest
+ * tensor is placed first, each into the texture it enlarges least (the first
+ * ones set the big textures' sizes, the small ones fill their idle times), or
+ * into a new texture when that would cost less. Placing in node order instead
+ * parks small long-lived tensors (a U-Net's skip, Purohit's b1) in big free
+ * textures and makes the later big tensors allocate new ones.
+ *
  * A node may also ask for scratch textures, live only while it runs (what a
- * register-blocked conv draws into before the interleave pass): they have a
- * free list of their own, since several are drawn into at once and WebGL wants
- * those all of one size.
+ * register-blocked conv draws into before the interleave pass). WebGL draws
+ * into several textures at once only when all are one size, so scratch
+ * textures keep exactly the size asked for; a tensor may use one in its idle
+ * time where it fits as it is.
  */
 import { textureLayout } from "../kernels/layout.js";
 import type { Graph, Node } from "./ir.js";
@@ -24,45 +34,74 @@ export interface TexturePlan {
 /** Scratch textures a node needs while it runs: `count` of width×height. */
 export type ScratchRule = (node: Node) => { count: number; width: number; height: number } | null;
 
+interface Slot {
+  width: number;
+  height: number;
+  /** Scratch slots never change size. */
+  readonly scratch: boolean;
+  /** Node steps [from, to] (inclusive) of everything placed in it. */
+  readonly busy: [number, number][];
+}
+
+const isIdle = (slot: Slot, from: number, to: number) => slot.busy.every(([a, b]) => to < a || b < from);
+
 export function planTextures(graph: Graph, keep: readonly string[] = [], scratch: ScratchRule = () => null): TexturePlan {
-  const lastUse = new Map<string, number>();
-  graph.nodes.forEach((node, i) => node.inputs.forEach((t) => lastUse.set(t, i)));
-  for (const t of [...keep, graph.output]) lastUse.set(t, Infinity);
-
-  const slots: { width: number; height: number }[] = [];
-  const free: number[] = [];
-  const slotOf = new Map<string, number>();
-  const scratchOf = new Map<string, number[]>();
-  // Scratch slots have a free list of their own, so that tensors never take them
-  // and every node's scratch can come from the set the last one freed.
-  const freeScratch: number[] = [];
-  const takeSlot = (width: number, height: number) => {
-    const i = smallestFitting(free.map((s) => slots[s]), width, height);
-    return i >= 0 ? free.splice(i, 1)[0] : slots.push({ width, height }) - 1;
-  };
-  // WebGL draws into several textures at once only when they are all the same
-  // size: scratch is always exactly the size asked for.
-  const takeScratch = (width: number, height: number) => {
-    const i = freeScratch.findIndex((s) => slots[s].width === width && slots[s].height === height);
-    return i >= 0 ? freeScratch.splice(i, 1)[0] : slots.push({ width, height }) - 1;
-  };
-  const take = (tensorName: string) => {
-    const { width, height } = textureLayout(graph.shapes.get(tensorName)!);
-    slotOf.set(tensorName, takeSlot(width, height));
-  };
-
-  graph.inputs.forEach(take);
+  // Lifetimes in node steps: graph inputs are written before step 0.
+  const born = new Map<string, number>(graph.inputs.map((t) => [t, -1]));
+  const dies = new Map<string, number>();
   graph.nodes.forEach((node, i) => {
-    take(node.name);
-    const need = scratch(node);
-    if (need) {
-      const taken = Array.from({ length: need.count }, () => takeScratch(need.width, need.height));
-      scratchOf.set(node.name, taken);
-      freeScratch.push(...taken);
-    }
-    for (const t of new Set(node.inputs)) if (lastUse.get(t) === i) free.push(slotOf.get(t)!);
+    born.set(node.name, i);
+    node.inputs.forEach((t) => dies.set(t, i));
   });
-  return { slotOf, slots, scratchOf };
+  for (const t of [...keep, graph.output]) dies.set(t, Infinity);
+
+  const slots: Slot[] = [];
+  const scratchOf = new Map<string, number[]>();
+  graph.nodes.forEach((node, i) => {
+    const need = scratch(node);
+    if (!need) return;
+    const taken: number[] = [];
+    for (let k = 0; k < need.count; k++) {
+      let s = slots.findIndex((slot) => slot.scratch && slot.width === need.width && slot.height === need.height && isIdle(slot, i, i));
+      if (s < 0) s = slots.push({ width: need.width, height: need.height, scratch: true, busy: [] }) - 1;
+      slots[s].busy.push([i, i]);
+      taken.push(s);
+    }
+    scratchOf.set(node.name, taken);
+  });
+
+  const size = (t: string) => textureLayout(graph.shapes.get(t)!);
+  const largestFirst = [...born.keys()].sort((a, b) => size(b).width * size(b).height - size(a).width * size(a).height);
+  const slotOf = new Map<string, number>();
+  for (const t of largestFirst) {
+    const { width, height } = size(t);
+    const from = born.get(t)!;
+    const to = dies.get(t) ?? from;
+    // A new texture costs the tensor's area; an idle one costs what it grows by.
+    // Between idle ones that cost the same, the one busy closest in time before or
+    // after: that leaves the long idle stretches of the others for later tensors.
+    let best = -1;
+    let bestCost = width * height;
+    let bestGap = Infinity;
+    slots.forEach((slot, s) => {
+      if (!isIdle(slot, from, to)) return;
+      const cost = Math.max(slot.width, width) * Math.max(slot.height, height) - slot.width * slot.height;
+      if (slot.scratch && cost > 0) return;
+      const gap = Math.min(...slot.busy.map(([a, b]) => (b < from ? from - b : a - to)));
+      if (cost < bestCost || (cost === bestCost && best >= 0 && gap < bestGap)) {
+        best = s;
+        bestCost = cost;
+        bestGap = gap;
+      }
+    });
+    if (best < 0) best = slots.push({ width, height, scratch: false, busy: [] }) - 1;
+    const slot = slots[best];
+    slot.width = Math.max(slot.width, width);
+    slot.height = Math.max(slot.height, height);
+    slot.busy.push([from, to]);
+    slotOf.set(t, best);
+  }
+  return { slotOf, slots: slots.map(({ width, height }) => ({ width, height })), scratchOf };
 }
 
 /** Index of the smallest texture at least width×height, or -1. */

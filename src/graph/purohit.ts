@@ -6,6 +6,7 @@
  */
 import { convAttrs } from "../kernels/conv2d.js";
 import { GraphBuilder, type Graph } from "./ir.js";
+import type { TilingRule } from "./tiling.js";
 
 export const PATCH_FILE = "purohit-patch";
 export const UNET_FILE = "purohit-unet";
@@ -25,6 +26,17 @@ export interface UNetArchitecture {
 export interface PurohitOptions {
   /** Step between patch positions, in pixels (smaller: smoother b1, more work). */
   readonly patchStride: number;
+}
+
+/**
+ * Where Purohit tiles (graph/tiling.ts): at b1, the per-pixel mean over the
+ * 30×30 patches covering a pixel, which all start within 29 pixels before it
+ * and end within 29 after. Tile origins on the patch grid; and 30 pixels of
+ * margin after, so that the patch a tile pulls back to end at its own edge
+ * covers no pixel the tile keeps.
+ */
+export function purohitTiling(patchStride: number): TilingRule {
+  return { cut: "b1", cell: 1, align: patchStride, before: PATCH_SIZE - 1, after: PATCH_SIZE };
 }
 
 /** Adds the patch classifier on `patches` [N, 30, 30, 3]; returns the logits' tensor [N, 1, 1, 1]. */
@@ -112,9 +124,10 @@ export function buildPurohit(height: number, width: number, patch: PatchNetArchi
   const patchAttrs = { size: PATCH_SIZE, stride: opts.patchStride };
   const patches = g.add("extract_patches", "patches", [image], patchAttrs);
   const patchProb = g.add("sigmoid", "patch.prob", [addPatchNet(g, patches, patch, "patch.")]);
-  const b1 = g.add("average_patches", "b1", [patchProb], { ...patchAttrs, height, width });
   const small = g.add("resize_bilinear", "unet.input", [image], { height: unet.size, width: unet.size });
   const unetProb = g.add("sigmoid", "unet.prob", [addUNet(g, small, unet, "unet.")]);
   const b2 = g.add("resize_bilinear", "b2", [unetProb], { height, width });
+  // b1 only now: kept through the U-Net, the patch scores take a few bytes, their per-pixel map a whole texture.
+  const b1 = g.add("average_patches", "b1", [patchProb], { ...patchAttrs, height, width });
   return g.build(g.add("multiply", "output", [b1, b2]));
 }

@@ -25,7 +25,7 @@ export interface MapRunner {
   close(): Promise<void>;
 }
 
-export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize" | "precision" | "cpuConv">;
+export type RunnerOptions = Pick<ModelOptions, "patchStride" | "workingSize" | "tileSize" | "precision" | "cpuConv">;
 
 const SOFTWARE_RENDERER = /swiftshader|llvmpipe|softpipe|software|microsoft basic render/i;
 

@@ -60,7 +60,7 @@ export function createFloatTexture(ctx: GpuContext, width: number, height: numbe
   if (error !== gl.NO_ERROR) {
     gl.deleteTexture(texture);
     const mib = (width * height * (precision === "fp16" ? 8 : 16)) / 2 ** 20;
-    throw new Error(`blurmap: the GPU could not allocate ${what}: a ${width}×${height} ${format} texture (${mib.toFixed(0)} MiB), GL error 0x${error.toString(16)}${error === gl.OUT_OF_MEMORY ? " (out of memory)" : ""}. A smaller workingSize or precision "fp16" needs less`);
+    throw new Error(`blurmap: the GPU could not allocate ${what}: a ${width}×${height} ${format} texture (${mib.toFixed(0)} MiB), GL error 0x${error.toString(16)}${error === gl.OUT_OF_MEMORY ? " (out of memory)" : ""}. A smaller workingSize or tileSize, or precision "fp16", needs less`);
   }
   return texture;
 }

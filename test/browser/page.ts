@@ -363,6 +363,30 @@ function magnifyLayers(height: number, width: number, seed: number): ParityResul
   return all.map((t) => result(`magnify ${t}`, gpu.get(t)!, cpu.get(t)!));
 }
 
+/**
+ * A model run as tiles against the same model in one pass, on WebGL, and the
+ * tiled WebGL map against the tiled CPU map: are the tiled maps the one-pass ones?
+ */
+async function tiling(kind: "dbm" | "purohit", width: number, height: number, tileSize: number, seed: number) {
+  const names = kind === "dbm" ? ["dbm-tiny.safetensors"] : ["purohit-patch.safetensors", "purohit-unet.safetensors"];
+  const weights = await Promise.all(names.map((n) => fetchBytes(n)));
+  const image = seededImage(width, height, seed);
+  const map = async (backend: "webgl" | "cpu", tiles: number) => {
+    const model = await loadModel(weights, { backend, workingSize: 0, tileSize: tiles, patchStride: 10 });
+    const data = model.run(image).map.data;
+    model.dispose();
+    return data;
+  };
+  const tiled = await map("webgl", tileSize);
+  const whole = await map("webgl", 0);
+  const cpuTiled = await map("cpu", tileSize);
+  return {
+    tiledVsWhole: compare(tiled, whole, FP32_TOLERANCE).maxAbsError,
+    identical: bits(tiled).every((v, i) => v === bits(whole)[i]),
+    tiledVsCpu: compare(tiled, cpuTiled, FP32_TOLERANCE),
+  };
+}
+
 const agreement = (a: Uint8Array, b: Uint8Array) => a.reduce((n, v, i) => n + (v === b[i] ? 1 : 0), 0) / a.length;
 
 /**
@@ -401,5 +425,5 @@ async function applications(width: number, height: number, workingSize: number) 
   };
 }
 
-(window as any).parity = { ops, network, halfWeights, mrfLayers, magnifyLayers, applications, renderer: ctx.renderer, counts: () => executor.counts() };
+(window as any).parity = { ops, network, halfWeights, mrfLayers, magnifyLayers, applications, tiling, renderer: ctx.renderer, counts: () => executor.counts() };
 (window as any).reliability = { leaks, determinism, contextLoss, missingFeatures, shaderFailure, overTextureLimit };
