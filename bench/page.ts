@@ -6,7 +6,7 @@
 // that browser has, and shows the table (see bench/README.md).
 import type { BoundParams } from "../src/graph/cpu-executor.js";
 import { BlurMapModel } from "../src/model.js";
-import { chooseTileSide, fitsTextures, headOf, runTiled, trunkOf } from "../src/graph/tiling.js";
+import { chooseTileSide, fitsTextures, headOf, planSpans, runTiled, trunkOf } from "../src/graph/tiling.js";
 import type { Graph, Node } from "../src/graph/ir.js";
 import { WebGLExecutor } from "../src/graph/webgl-executor.js";
 import { textureLayout } from "../src/kernels/layout.js";
@@ -182,9 +182,13 @@ async function blurmapEndToEnd(kind: "dbm" | "purohit", size: number, runs: numb
   const counts = executor.counts();
   executor.dispose();
   const flops = graph.nodes.reduce((sum, n) => sum + nodeFlops(n, graph), 0);
-  // Tiled, the largest activations are a full-size tile's (or the head's, at full size).
+  // Tiled, the largest activations are a tile's (all tiles are one size; the image is square), or the head's at full size.
   const bytesPerTexel = precision === "fp16" ? 8 : 16;
-  const largestPairBytes = tileSide === 0 ? largestLivePair(graph, bytesPerTexel) : Math.max(largestLivePair(trunkOf(graphAt(tileSide, tileSide), model.tiling.cut), bytesPerTexel), largestLivePair(headOf(graph, model.tiling.cut), bytesPerTexel));
+  const { cut } = model.tiling;
+  const tile = tileSide === 0 ? null : planSpans(size, graph.shapes.get(cut)![1], tileSide, model.tiling)[0];
+  const largestPairBytes = !tile
+    ? largestLivePair(graph, bytesPerTexel)
+    : Math.max(largestLivePair(trunkOf(graphAt(tile.end - tile.start, tile.end - tile.start), cut), bytesPerTexel), largestLivePair(headOf(graph, cut), bytesPerTexel));
   return {
     msFirst,
     msMedian: median(times),
