@@ -3,25 +3,14 @@
 // blurmap and TF.js on DBM, the blocking sweep and every layer, and shows the
 // Markdown table, whose rows are checked here.
 import { existsSync } from "node:fs";
-import type { Server } from "node:http";
 import { join } from "node:path";
-import type { Browser } from "puppeteer";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startStaticServer } from "../demo/serve.js";
-import { launchChromium } from "../src/node/chromium.js";
-import { ROOT } from "./helpers.js";
+import { type PageContext, ROOT, servePages } from "./helpers.js";
 
-const bench = suite<{ server?: Server; browser?: Browser }>("bench page");
+const bench = suite<PageContext>("bench page");
 
-bench.before(async (ctx) => {
-  ctx.server = await startStaticServer(join(ROOT, "dist", "bench"), 0);
-  ctx.browser = await launchChromium();
-});
-bench.after(async (ctx) => {
-  await ctx.browser?.close();
-  ctx.server?.close();
-});
+servePages(bench, join(ROOT, "dist", "bench"));
 
 if (existsSync(join(ROOT, "weights", "dbm.safetensors")))
   bench("standalone run: DBM 32² with TF.js and the blocking sweep, every conv layer, the goals", async ({ server, browser }) => {

@@ -3,31 +3,20 @@
 // against the CPU path in Node, and a screenshot taken (written to docs/demo.png
 // when BLURMAP_UPDATE_DOCS=1, else to a temporary folder).
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import type { Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PNG } from "pngjs";
-import type { Browser } from "puppeteer";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { startStaticServer } from "../demo/serve.js";
 import { loadModelFromFiles, readImageFile } from "../src/node.js";
-import { launchChromium } from "../src/node/chromium.js";
 import { compare, FP32_TOLERANCE } from "../src/parity.js";
-import { ROOT } from "./helpers.js";
+import { type PageContext, ROOT, servePages } from "./helpers.js";
 
-const demo = suite<{ server?: Server; browser?: Browser }>("demo page");
+const demo = suite<PageContext>("demo page");
 const SHIPPED = existsSync(join(ROOT, "weights", "dbm.safetensors"));
 const WORKING_SIZE = 128; // small: SwiftShader runs the full VGG16
 
-demo.before(async (ctx) => {
-  ctx.server = await startStaticServer(join(ROOT, "dist", "demo"), 0);
-  ctx.browser = await launchChromium();
-});
-demo.after(async (ctx) => {
-  await ctx.browser?.close();
-  ctx.server?.close();
-});
+servePages(demo, join(ROOT, "dist", "demo"));
 
 if (SHIPPED)
   demo("a photo given to the page: map and mask match the CPU path, the canvases show them, screenshot saved", async ({ server, browser }) => {

@@ -2,8 +2,13 @@
 import { readFileSync } from "node:fs";
 import { deflateSync } from "node:zlib";
 import { join } from "node:path";
+import type { Server } from "node:http";
 import { fileURLToPath } from "node:url";
+import type { Browser } from "puppeteer";
+import type { Test } from "uvu";
 import * as assert from "uvu/assert";
+import { startStaticServer } from "../demo/serve.js";
+import { launchChromium } from "../src/node/chromium.js";
 import type { Tensor } from "../src/kernels/kernel.js";
 import type { Shape } from "../src/kernels/layout.js";
 import { compare, describe, type Tolerance } from "../src/parity.js";
@@ -77,4 +82,26 @@ function crc32(bytes: Uint8Array): number {
     for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
   }
   return ~c >>> 0;
+}
+
+/** A deterministic RGBA test image: a hashed byte pattern, no photo content. */
+export function patternImage(width: number, height: number, seed = 1) {
+  const data = new Uint8ClampedArray(width * height * 4);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761 + seed * 97) % 251;
+  return { width, height, data };
+}
+
+/** A page suite's context: a static server over a built folder, and a headless Chromium. */
+export type PageContext = { server?: Server; browser?: Browser };
+
+/** Serves `dir` on a free port and opens Chromium before the suite; closes both after it. */
+export function servePages(pages: Test<PageContext>, dir: string): void {
+  pages.before(async (ctx) => {
+    ctx.server = await startStaticServer(dir, 0);
+    ctx.browser = await launchChromium();
+  });
+  pages.after(async (ctx) => {
+    await ctx.browser?.close();
+    ctx.server?.close();
+  });
 }

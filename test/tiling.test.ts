@@ -12,7 +12,7 @@ import type { Tensor } from "../src/kernels/kernel.js";
 import { loadModel } from "../src/index.js";
 import { BlurMapModel } from "../src/model.js";
 import { readWeightsFile } from "../src/weights/load.js";
-import { fixtureBytes, rejects } from "./helpers.js";
+import { fixtureBytes, patternImage, rejects } from "./helpers.js";
 import { randomNormal } from "./random.js";
 
 const DBM = fixtureBytes("dbm-tiny.safetensors");
@@ -111,19 +111,13 @@ test("Purohit tiled == Purohit in one pass, bit for bit, for patch strides 7, 10
   }
 });
 
-function image(width: number, height: number, seed = 1) {
-  const data = new Uint8ClampedArray(width * height * 4);
-  for (let i = 0; i < data.length; i++) data[i] = (i * 2654435761 + seed * 97) % 251;
-  return { width, height, data };
-}
-
 test("loadModel: a working image over tileSize runs as tiles with the one-pass map; keep is refused there; bad tileSize is refused", async () => {
-  const big = image(300, 230);
+  const big = patternImage(300, 230);
   const whole = (await loadModel(DBM, { workingSize: 0, tileSize: 0 })).run(big).map.data;
   const tiled = await loadModel(DBM, { workingSize: 0, tileSize: 256 });
   assert.is(maxDiff(tiled.run(big).map.data, whole), 0);
   assert.throws(() => tiled.run(big, ["conv1_1"]), /intermediate tensors \(conv1_1\) are not kept when the image is tiled \(300×230 at working size, tiles of 256 px\); a tileSize of 0 runs it in one pass/);
-  assert.equal([...tiled.run(image(200, 180), ["conv1_1"]).tensors.get("conv1_1")!.shape], [1, 180, 200, 8], "an image within tileSize runs in one pass");
+  assert.equal([...tiled.run(patternImage(200, 180), ["conv1_1"]).tensors.get("conv1_1")!.shape], [1, 180, 200, 8], "an image within tileSize runs in one pass");
   await loadModel(DBM, { tileSize: 227 }); // the minimum is allowed
   for (const bad of [100, -1, 300.5])
     await rejects(() => loadModel(DBM, { tileSize: bad }), /tileSize must be 0 \(never tile\) or a whole number of pixels ≥ 227/);
