@@ -1,9 +1,9 @@
 /**
  * Texture allocation by tensor lifetime, planned before the first pass (the
- * graph is static, so every lifetime is known). A tensor lives from the node
- * that writes it to the last node that reads it (to the end for the graph
+ * graph is static, so every lifetime is known). A tensor lives from the pass
+ * that writes it to the last pass that reads it (to the end for the graph
  * output and tensors in `keep`); two tensors may share a texture when their
- * lifetimes do not overlap, so a node never writes into a texture it reads.
+ * lifetimes do not overlap, so a pass never writes into a texture it reads.
  * A tensor uses the top-left width×height texels of its texture.
  *
  * Greedy by size, as TFLite's arena planner does for buffers: the largest
@@ -18,8 +18,14 @@
  * into several textures at once only when all are one size, so scratch
  * textures keep exactly the size asked for; a tensor may use one in its idle
  * time where it fits as it is.
+ *
+ * Time is counted in passes, two a node: pass 2i reads node i's inputs, pass
+ * 2i + 1 is its interleave pass when it has scratch. Such a node's output is
+ * written only by that second pass, which reads nothing but the scratch, so the
+ * output may take the texture of an input that dies at the node: a blocked layer
+ * then needs input + scratch, then scratch + output, never all three at once.
  */
-import { textureLayout } from "../kernels/layout.js";
+import { textureLayout, type Shape } from "../kernels/layout.js";
 import type { Graph, Node } from "./ir.js";
 
 export interface TexturePlan {
@@ -39,36 +45,34 @@ interface Slot {
   height: number;
   /** Scratch slots never change size. */
   readonly scratch: boolean;
-  /** Node steps [from, to] (inclusive) of everything placed in it. */
+  /** Passes [from, to] (inclusive) of everything placed in it. */
   readonly busy: [number, number][];
 }
 
 const isIdle = (slot: Slot, from: number, to: number) => slot.busy.every(([a, b]) => to < a || b < from);
 
 export function planTextures(graph: Graph, keep: readonly string[] = [], scratch: ScratchRule = () => null): TexturePlan {
-  // Lifetimes in node steps: graph inputs are written before step 0.
+  const slots: Slot[] = [];
+  const scratchOf = new Map<string, number[]>();
+  // Lifetimes in passes (see above): graph inputs are written before pass 0.
   const born = new Map<string, number>(graph.inputs.map((t) => [t, -1]));
   const dies = new Map<string, number>();
   graph.nodes.forEach((node, i) => {
-    born.set(node.name, i);
-    node.inputs.forEach((t) => dies.set(t, i));
-  });
-  for (const t of [...keep, graph.output]) dies.set(t, Infinity);
-
-  const slots: Slot[] = [];
-  const scratchOf = new Map<string, number[]>();
-  graph.nodes.forEach((node, i) => {
+    const reads = 2 * i;
     const need = scratch(node);
+    node.inputs.forEach((t) => dies.set(t, reads));
+    born.set(node.name, need ? reads + 1 : reads);
     if (!need) return;
     const taken: number[] = [];
     for (let k = 0; k < need.count; k++) {
-      let s = slots.findIndex((slot) => slot.scratch && slot.width === need.width && slot.height === need.height && isIdle(slot, i, i));
+      let s = slots.findIndex((slot) => slot.scratch && slot.width === need.width && slot.height === need.height && isIdle(slot, reads, reads + 1));
       if (s < 0) s = slots.push({ width: need.width, height: need.height, scratch: true, busy: [] }) - 1;
-      slots[s].busy.push([i, i]);
+      slots[s].busy.push([reads, reads + 1]);
       taken.push(s);
     }
     scratchOf.set(node.name, taken);
   });
+  for (const t of [...keep, graph.output]) dies.set(t, Infinity);
 
   const size = (t: string) => textureLayout(graph.shapes.get(t)!);
   const largestFirst = [...born.keys()].sort((a, b) => size(b).width * size(b).height - size(a).width * size(a).height);
@@ -102,6 +106,17 @@ export function planTextures(graph: Graph, keep: readonly string[] = [], scratch
     slotOf.set(t, best);
   }
   return { slotOf, slots: slots.map(({ width, height }) => ({ width, height })), scratchOf };
+}
+
+/**
+ * The one size of every blocked pass's scratch textures, so that one set serves
+ * them all: as wide as the widest blocked tensor's texture, each one's tiles
+ * re-flowed into that width, as high as the highest of those. (The smallest-area
+ * size, tall and narrow, used less memory but made Purohit 1.5× slower on an H100.)
+ */
+export function sharedScratchSize(blockedShapes: readonly Shape[]): { width: number; height: number } {
+  const width = Math.max(0, ...blockedShapes.map((s) => textureLayout(s).width));
+  return { width, height: Math.max(0, ...blockedShapes.map((s) => textureLayout(s, width).height)) };
 }
 
 /** Index of the smallest texture at least width×height, or -1. */

@@ -16,7 +16,7 @@ import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCac
 import { exactInHalf } from "../weights/fp16.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
-import { planTextures, smallestFitting } from "./plan.js";
+import { planTextures, sharedScratchSize, smallestFitting } from "./plan.js";
 
 interface PooledTexture {
   readonly id: number;
@@ -94,17 +94,11 @@ export class WebGLExecutor {
   private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[], profile?: (node: Node, ms: number) => void): Map<string, Tensor> {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
-    // Every blocked pass gets scratch textures of one size, so that one set serves
-    // them all: as wide as the widest blocked tensor, each one's tiles re-flowed
-    // into that width, as high as the highest of those. (The smallest-area size,
-    // tall and narrow, used less memory but made Purohit 1.5× slower on an H100.)
     const blocking = new Map(graph.nodes.map((node) => [node.name, this.blockingOf(graph, node)]));
-    const shapes = graph.nodes.flatMap((node) => {
+    const scratchSize = sharedScratchSize(graph.nodes.flatMap((node) => {
       const b = blocking.get(node.name);
       return b ? [blockedShape(graph.shapes.get(node.name)!, b)] : [];
-    });
-    const width = Math.max(0, ...shapes.map((s) => textureLayout(s).width));
-    const scratchSize = { width, height: Math.max(0, ...shapes.map((s) => textureLayout(s, width).height)) };
+    }));
     const plan = planTextures(graph, keep, (node) => {
       const b = blocking.get(node.name);
       return b ? { count: b.pixels, ...scratchSize } : null;
