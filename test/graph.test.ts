@@ -106,11 +106,14 @@ test("plan: a register-blocked conv's output takes the texture of the input that
   console.log(`    plan: blocked DBM 64×48 holds scratch + ${ratio.toFixed(2)}× its largest activation`);
 });
 
-test("plan: Purohit with every tensor kept gives each its own texture", () => {
+test("plan: Purohit with every tensor kept gives each its own texture; blocked or not, it is safe", () => {
   const graph = buildPurohit(47, 31, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 });
   const plan = checkPlan(graph, [...graph.inputs, ...graph.nodes.map((n) => n.name)]);
   assert.is(new Set(plan.slotOf.values()).size, graph.nodes.length + 1);
   checkPlan(graph);
+  // Convs and transposed convs blocked, with scratch small enough for tensors to use in their idle time.
+  const blocked = checkPlan(graph, [], (node) => (node.op.startsWith("conv") ? { count: 4, width: 40, height: 40 } : null));
+  assert.ok(blocked.scratchOf.size > 10);
 });
 
 test.run();
