@@ -3,7 +3,7 @@
  * computed as a gather so that each output texel is one fragment. The GPU pass
  * and weight packing are conv2d's, with the input coordinate rule flipped.
  */
-import { convBlocking, convGather, convPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
+import { convBlocking, convGather, convPassSource, convRowPassSource, convUniforms, packConvWeights, type ConvAttrs, type WeightAccessor } from "./conv2d.js";
 import { REFERENCE, type Kernel, type Param } from "./kernel.js";
 
 function accessor(weight: Param, cout: number, kernel: readonly [number, number]): WeightAccessor {
@@ -23,8 +23,9 @@ export const convTranspose2d: Kernel<ConvAttrs> = {
     return convGather(x, convTranspose2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "transposed", options.conv);
   },
   gpu: {
-    variant: (a) => a.activation,
-    source: (a, _, pixels) => convPassSource(a.activation, true, pixels),
+    // A blocked pass unrolls the taps of one phase (convRowPassSource): the kernel width and stride are compiled in.
+    variant: (a) => `${a.activation}/${a.kernel[1]}:${a.stride[1]}`,
+    source: (a, _, pixels) => (pixels > 1 ? convRowPassSource(a, pixels, true) : convPassSource(a.activation, true)),
     // Pixels a stride apart share their taps; with dilation they need not.
     blocking: (a, [x], [, , ow]) => (a.dilation[1] === 1 ? convBlocking(x, ow, a.stride[1]) : null),
     uniforms: (a) => convUniforms(a),

@@ -3,10 +3,12 @@
  * activation), and the pass and weight packing that conv-transpose2d.ts and
  * dense.ts reuse.
  *
- * GPU: one fragment computes one output texel, i.e. four output channels of
- * one pixel. For each kernel tap and input channel group it reads one input
- * texel v and a 4×4 block of weights (four texels W0..W3), and does
- * acc += v.x·W0 + v.y·W1 + v.z·W2 + v.w·W3.
+ * GPU: a fragment computes four output channels of one pixel, or of up to
+ * eight pixels of a row (register blocking: convBlocking, convRowPassSource).
+ * For each kernel tap and input channel group it reads a 4×4 block of weights
+ * (four texels W0..W3) and, per pixel, an input texel v, and does
+ * acc += v.x·W0 + v.y·W1 + v.z·W2 + v.w·W3; a blocked pass reads each input
+ * column its pixels share only once per kernel row.
  * Weights texture: texel (((ky·kw + kx)·groupsIn + gi)·4 + r, go) holds
  * w[out = 4go .. 4go+3][in = 4gi + r][ky][kx], in the order the pass reads
  * them; bias texture: texel (go, 0).
@@ -80,8 +82,9 @@ export const conv2d: Kernel<ConvAttrs> = {
     return convGather(x, conv2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "gather", options.conv);
   },
   gpu: {
-    variant: (a) => a.activation,
-    source: (a, _, pixels) => convPassSource(a.activation, false, pixels),
+    // A blocked pass unrolls the kernel's columns (convRowPassSource): their count, stride and dilation are compiled in.
+    variant: (a) => `${a.activation}/${a.kernel[1]}:${a.stride[1]}:${a.dilation[1]}`,
+    source: (a, _, pixels) => (pixels > 1 ? convRowPassSource(a, pixels, false) : convPassSource(a.activation, false)),
     blocking: (_a, [x], [, , ow]) => convBlocking(x, ow, 1),
     uniforms: (a) => convUniforms(a),
     pack(p, a, [x]) {
@@ -253,80 +256,167 @@ export function convUniforms(a: ConvAttrs): Record<string, readonly number[]> {
   return { u_kernel: a.kernel, u_stride: a.stride, u_pad: a.pad, u_dilation: a.dilation };
 }
 
-/**
- * The GLSL pass shared by conv2d, conv_transpose2d and dense. With pixels > 1
- * a fragment computes that many output pixels of its channel group (see
- * convBlocking): each weight texel read then feeds every pixel. A conv's
- * pixels are neighbours, reading inputs a stride apart; a transposed conv's
- * are a stride apart, all of one phase (the same taps), reading neighbouring
- * inputs.
- */
-export function convPassSource(act: Activation, transposed: boolean, pixels = 1): string {
-  const ks = Array.from({ length: pixels }, (_, k) => k);
-  // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
-  const inputCoord = (axis: "y" | "z", i: "x" | "y", k: string) =>
-    transposed
-      ? `int t${axis} = o.${axis} + u_pad.${i} - ${k} * u_dilation.${i};
-         if (t${axis} < 0 || t${axis} % u_stride.${i} != 0) continue;
-         int i${axis} = t${axis} / u_stride.${i};`
-      : `int i${axis} = o.${axis} * u_stride.${i} - u_pad.${i} + ${k} * u_dilation.${i};`;
-  // One pixel skips taps outside the input. Several read a clamped column and
-  // weigh it 0 where their tap is outside; a tap outside for all is skipped.
-  const inputColumns =
-    pixels === 1
-      ? `${inputCoord("z", "y", "kx")}
-      if (iz < 0 || iz >= u_in0_shape.z) continue;
-      int iz0 = iz;`
-      : `${transposed ? "int izFirst = (x0 + u_pad.y - kx + u_stride.y * u_kernel.y) / u_stride.y - u_kernel.y; // exact; kept non-negative for GLSL's division" : "int izFirst = x0 * u_stride.y - u_pad.y + kx * u_dilation.y;"}
-      ${ks.map((k) => `int iz${k} = izFirst + ${k}${transposed ? "" : " * u_stride.y"};
-      float inside${k} = float(iz${k} >= 0 && iz${k} < u_in0_shape.z);
-      iz${k} = clamp(iz${k}, 0, u_in0_shape.z - 1);`).join("\n      ")}
-      if (${ks.map((k) => `inside${k}`).join(" + ")} == 0.0) continue;`;
-  // With stride s and no dilation only every s-th tap of a transposed conv lands
-  // on an input pixel: start at the first one and step by s instead of testing all.
-  const first = (axis: "y" | "z", i: "x" | "y") => {
-    const o = axis === "z" && pixels > 1 ? "x0" : `o.${axis}`;
-    return transposed ? `u_dilation.${i} == 1 ? (${o} + u_pad.${i}) % u_stride.${i} : 0` : "0";
-  };
-  // The first output column of the fragment's block (the blocking rule in kernel.ts).
-  const firstColumn = transposed ? `(o.z / u_stride.y) * u_stride.y * ${pixels} + o.z % u_stride.y` : `o.z * ${pixels}`;
-  const step = (i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? u_stride.${i} : 1` : "1");
+/** The uniforms and the activation every conv pass declares. */
+function convPassHeader(act: Activation): string {
   return `
 uniform sampler2D u_weights;
 uniform sampler2D u_bias;
 uniform ivec2 u_kernel, u_stride, u_pad, u_dilation;
-${activationGlsl(act)}
-${pixels === 1 ? "vec4 run(ivec4 o)" : "void run(ivec4 o, out vec4 r[PIXELS])"} {
-  vec4 bias = texelFetch(u_bias, ivec2(o.w, 0), 0);
-  vec4 ${ks.map((k) => `acc${k} = bias`).join(", ")};
+${activationGlsl(act)}`;
+}
+
+/** acc += the 4×4 weight block (w0..w3) times input texel v: four multiply-adds of whole vec4s, no dot products (no horizontal sums). */
+const multiplyAdd = (acc: string, v: string) => `${acc} += ${v}.x * w0 + ${v}.y * w1 + ${v}.z * w2 + ${v}.w * w3;`;
+
+/** Reads the 4×4 weight block of one tap and input channel group, starting at weight texel `t`. */
+const readWeights = (t: string) => [0, 1, 2, 3].map((r) => `vec4 w${r} = texelFetch(u_weights, ivec2(${t}${r ? ` + ${r}` : ""}, o.w), 0);`).join("\n        ");
+
+/**
+ * The one-pixel-per-fragment pass shared by conv2d, conv_transpose2d and dense
+ * (where a layer is not register-blocked, see convBlocking): for each kernel tap
+ * inside the input and each input channel group, one input texel and one 4×4
+ * weight block.
+ */
+export function convPassSource(act: Activation, transposed: boolean): string {
+  // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
+  const inputCoord = (axis: "y" | "z", i: "x" | "y", k: string) =>
+    transposed
+      ? `int t${axis} = o.${axis} + u_pad.${i} - ${k} * u_dilation.${i};
+      if (t${axis} < 0 || t${axis} % u_stride.${i} != 0) continue;
+      int i${axis} = t${axis} / u_stride.${i};`
+      : `int i${axis} = o.${axis} * u_stride.${i} - u_pad.${i} + ${k} * u_dilation.${i};`;
+  // With stride s and no dilation only every s-th tap of a transposed conv lands
+  // on an input pixel: start at the first one and step by s instead of testing all.
+  const first = (axis: "y" | "z", i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? (o.${axis} + u_pad.${i}) % u_stride.${i} : 0` : "0");
+  const step = (i: "x" | "y") => (transposed ? `u_dilation.${i} == 1 ? u_stride.${i} : 1` : "1");
+  return `${convPassHeader(act)}
+vec4 run(ivec4 o) {
+  vec4 acc = texelFetch(u_bias, ivec2(o.w, 0), 0);
   int groupsIn = (u_in0_shape.w + 3) / 4;
   int stepY = ${step("x")}, stepX = ${step("y")};
   // Channel group gi is tile n·groupsIn + gi of the input texture: walk the tiles
   // by adding a tile's size instead of dividing by the grid width at every read.
   ivec2 firstTile = origin0(o.x, 0);
   int rowEnd = u_in0_cols * u_in0_shape.z;
-  ${pixels > 1 ? `int x0 = ${firstColumn};` : ""}
   for (int ky = ${first("y", "x")}; ky < u_kernel.x; ky += stepY) {
     ${inputCoord("y", "x", "ky")}
     if (iy < 0 || iy >= u_in0_shape.y) continue;
     for (int kx = ${first("z", "y")}; kx < u_kernel.y; kx += stepX) {
-      ${inputColumns}
+      ${inputCoord("z", "y", "kx")}
+      if (iz < 0 || iz >= u_in0_shape.z) continue;
       int wx = (ky * u_kernel.y + kx) * groupsIn * 4;
       ivec2 tile = firstTile;
       for (int gi = 0; gi < groupsIn; gi++, wx += 4) {
-        vec4 w0 = texelFetch(u_weights, ivec2(wx, o.w), 0);
-        vec4 w1 = texelFetch(u_weights, ivec2(wx + 1, o.w), 0);
-        vec4 w2 = texelFetch(u_weights, ivec2(wx + 2, o.w), 0);
-        vec4 w3 = texelFetch(u_weights, ivec2(wx + 3, o.w), 0);
-        // Four multiply-adds of whole vec4s per pixel (no dot products, so no horizontal sums).
-        ${ks.map((k) => `vec4 v${k} = texelFetch(u_in0, tile + ivec2(iz${k}, iy), 0)${pixels > 1 ? ` * inside${k}` : ""};
-        acc${k} += v${k}.x * w0 + v${k}.y * w1 + v${k}.z * w2 + v${k}.w * w3;`).join("\n        ")}
+        ${readWeights("wx")}
+        vec4 v = texelFetch(u_in0, tile + ivec2(iz, iy), 0);
+        ${multiplyAdd("acc", "v")}
         tile.x += u_in0_shape.z;
         if (tile.x == rowEnd) tile = ivec2(0, tile.y + u_in0_shape.y);
       }
     }
   }
-  ${pixels === 1 ? "return activate(acc0);" : ks.map((k) => `r[${k}] = activate(acc${k});`).join(" ")}
+  return activate(acc);
+}`;
+}
+
+/**
+ * The register-blocked pass of conv2d and conv_transpose2d: a fragment computes
+ * `pixels` output pixels of one row (see convBlocking and Blocking in kernel.ts),
+ * and their taps overlap in the input. With a 3×3 conv, 8 neighbouring pixels
+ * read 10 distinct input columns in a kernel row, not 24; with a 4×4 stride-2
+ * transposed conv, 8 pixels of one phase read 9, not 16. So for each kernel row
+ * and input channel group the pass reads each distinct column once, then each
+ * tap's 4×4 weight block once, and feeds every pixel its column. On SwiftShader
+ * that made DBM about 1.4× faster than reading per tap and pixel (bench/README.md).
+ *
+ * Which column feeds which pixel at which tap is worked out here, so the
+ * kernel's width and the stride (and for conv2d the dilation) along x are
+ * compiled into the shader: they are part of the kernels' variants.
+ * conv2d: pixel k at tap kx reads column first + kx·dilation + k·stride, where
+ * first = x0·stride − pad for the block's first output column x0.
+ * conv_transpose2d (dilation 1): the block's pixels are a stride apart and share
+ * one phase, so only taps kx = phase + j·stride land on an input pixel, and pixel
+ * k reads column first + (J − 1 − j) + k there, J = ⌈kernel / stride⌉ taps at most.
+ */
+export function convRowPassSource(a: ConvAttrs, pixels: number, transposed: boolean): string {
+  const [, kw] = a.kernel;
+  const [, sx] = a.stride;
+  const [, dx] = a.dilation;
+  const ks = Array.from({ length: pixels }, (_, k) => k);
+  if (!transposed) {
+    const offsets = [...new Set(Array.from({ length: kw }, (_, kx) => ks.map((k) => kx * dx + k * sx)).flat())].sort((p, q) => p - q);
+    return blockedPassSource(a.activation, pixels, {
+      columns: offsets,
+      taps: Array.from({ length: kw }, (_, kx) => ({ kx: `${kx}`, mayMiss: false, column: (k: number) => offsets.indexOf(kx * dx + k * sx) })),
+      firstColumn: `o.z * ${pixels} * u_stride.y - u_pad.y`,
+      transposed,
+    });
+  }
+  const tapsPerPhase = Math.ceil(kw / sx);
+  return blockedPassSource(a.activation, pixels, {
+    columns: Array.from({ length: pixels + tapsPerPhase - 1 }, (_, c) => c),
+    // The phase's last tap falls past the kernel in some phases when the stride does not divide it.
+    taps: Array.from({ length: tapsPerPhase }, (_, j) => ({ kx: `phase + ${j * sx}`, mayMiss: j === tapsPerPhase - 1 && kw % sx !== 0, column: (k: number) => tapsPerPhase - 1 - j + k })),
+    // x0 + pad − phase is a non-negative multiple of the stride: the division is exact.
+    firstColumn: `(x0 + u_pad.y - phase) / u_stride.y - ${tapsPerPhase - 1}`,
+    transposed,
+  });
+}
+
+interface BlockedReads {
+  /** Offsets of the distinct input columns from `firstColumn`. */
+  readonly columns: readonly number[];
+  /** Each tap: its kernel column (GLSL), whether it may fall past the kernel, and the column (an index into `columns`) pixel k reads. */
+  readonly taps: readonly { kx: string; mayMiss: boolean; column: (k: number) => number }[];
+  /** GLSL: the input column of offset 0. */
+  readonly firstColumn: string;
+  readonly transposed: boolean;
+}
+
+function blockedPassSource(act: Activation, pixels: number, { columns, taps, firstColumn, transposed }: BlockedReads): string {
+  const ks = Array.from({ length: pixels }, (_, k) => k);
+  const cs = columns.map((_, c) => c);
+  // A transposed conv's rows, like its columns: only every stride-th tap lands on an input row.
+  const rows = transposed
+    ? `for (int ky = (o.y + u_pad.x) % u_stride.x; ky < u_kernel.x; ky += u_stride.x) {
+    int ty = o.y + u_pad.x - ky;
+    if (ty < 0) break;
+    int iy = ty / u_stride.x;`
+    : `for (int ky = 0; ky < u_kernel.x; ky++) {
+    int iy = o.y * u_stride.x - u_pad.x + ky * u_dilation.x;
+    if (iy < 0) continue;`;
+  return `${convPassHeader(act)}
+void run(ivec4 o, out vec4 r[PIXELS]) {
+  vec4 bias = texelFetch(u_bias, ivec2(o.w, 0), 0);
+  vec4 ${ks.map((k) => `acc${k} = bias`).join(", ")};
+  int groupsIn = (u_in0_shape.w + 3) / 4;
+  int tapTexels = groupsIn * 4; // weight texels from one tap to the next
+  // Channel group gi is tile n·groupsIn + gi of the input texture (see convPassSource).
+  ivec2 firstTile = origin0(o.x, 0);
+  int rowEnd = u_in0_cols * u_in0_shape.z;
+  ${transposed ? `int x0 = (o.z / u_stride.y) * u_stride.y * ${pixels} + o.z % u_stride.y; // the block's first output column (Blocking in kernel.ts)
+  int phase = (x0 + u_pad.y) % u_stride.y;
+  ` : ""}int first = ${firstColumn};
+  // The distinct input columns, clamped, weighed 0 where outside the input.
+  ${cs.map((c) => `int iz${c} = first + ${columns[c]};
+  float inside${c} = float(iz${c} >= 0 && iz${c} < u_in0_shape.z);
+  iz${c} = clamp(iz${c}, 0, u_in0_shape.z - 1);`).join("\n  ")}
+  ${rows}
+    if (iy >= u_in0_shape.y) continue;
+    int wx = ky * u_kernel.y * tapTexels;
+    ivec2 tile = firstTile;
+    for (int gi = 0; gi < groupsIn; gi++, wx += 4) {
+      ${cs.map((c) => `vec4 v${c} = texelFetch(u_in0, tile + ivec2(iz${c}, iy), 0) * inside${c};`).join("\n      ")}
+      ${taps.map((tap) => `${tap.mayMiss ? `if (${tap.kx} < u_kernel.y) ` : ""}{
+        int t = wx + (${tap.kx}) * tapTexels;
+        ${readWeights("t")}
+        ${ks.map((k) => multiplyAdd(`acc${k}`, `v${tap.column(k)}`)).join("\n        ")}
+      }`).join("\n      ")}
+      tile.x += u_in0_shape.z;
+      if (tile.x == rowEnd) tile = ivec2(0, tile.y + u_in0_shape.y);
+    }
+  }
+  ${ks.map((k) => `r[${k}] = activate(acc${k});`).join(" ")}
 }`;
 }
 

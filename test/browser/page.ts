@@ -79,8 +79,9 @@ function fixtureTensor(file: SafetensorsFile, name: string): Tensor {
  * Every op case of ops.safetensors as a one-node graph, WebGL vs CPU reference;
  * then the ops PyTorch has no twin of, on seeded random inputs: interleave_columns
  * (the register-blocked conv's second pass), convs 1..3 pixels wide (one pixel
- * per fragment, then blocks of two and three), and transposed convs whose blocks
- * of pixels a stride apart end part-way.
+ * per fragment, then blocks of two and three), blocked convs with dilation,
+ * strides and non-square kernels (their pixels share input columns in other
+ * patterns), and transposed convs whose blocks of pixels a stride apart end part-way.
  */
 async function ops(): Promise<ParityResult[]> {
   const ops = parseSafetensors(await fetchBytes("ops.safetensors"), "ops.safetensors");
@@ -91,16 +92,28 @@ async function ops(): Promise<ParityResult[]> {
     return opCase(c.name, c.op, c.attrs, inputs, params);
   });
   const random = (shape: Shape, seed: number): Tensor => ({ shape, data: randomNormal(shape[0] * shape[1] * shape[2] * shape[3], seed) });
-  const convParams = (cout: number, cin: number, k: number, seed: number): Params => ({
-    weight: { shape: [cout, cin, k, k], data: randomNormal(cout * cin * k * k, seed) },
-    bias: { shape: [cout], data: randomNormal(cout, seed + 1) },
-  });
+  const convParams = (cout: number, cin: number, k: number | [number, number], seed: number): Params => {
+    const [kh, kw] = typeof k === "number" ? [k, k] : k;
+    return {
+      weight: { shape: [cout, cin, kh, kw], data: randomNormal(cout * cin * kh * kw, seed) },
+      bias: { shape: [cout], data: randomNormal(cout, seed + 1) },
+    };
+  };
   return [
     ...fromFixture,
     opCase("interleave_columns 2 inputs → width 7", "interleave_columns", { width: 7, step: 1 }, [random([2, 3, 4, 5], 1), random([2, 3, 4, 5], 2)], {}),
     opCase("interleave_columns 3 inputs → width 8", "interleave_columns", { width: 8, step: 1 }, [1, 2, 3].map((k) => random([1, 2, 3, 6], 10 + k)), {}),
     opCase("interleave_columns 4 inputs, step 3 → width 13", "interleave_columns", { width: 13, step: 3 }, [1, 2, 3, 4].map((k) => random([1, 2, 6, 5], 40 + k)), {}),
     ...[1, 2, 3].map((w) => opCase(`conv3x3 width ${w}`, "conv2d", { ...CONV3X3, outChannels: 6 }, [random([1, 4, w, 5], 20 + w)], convParams(6, 5, 3, 30 + w))),
+    // Blocked convs whose pixels' taps overlap in other patterns than 3×3 stride 1.
+    ...[
+      { name: "3×3 dilation 2, 6 → 5 channels, width 19", input: [1, 7, 19, 6], k: [3, 3], stride: [1, 1], pad: [2, 2], dilation: [2, 2], cout: 5 },
+      { name: "4×4 stride 2, 7 → 6 channels, width 23 → 11", input: [1, 6, 23, 7], k: [4, 4], stride: [2, 2], pad: [1, 1], dilation: [1, 1], cout: 6 },
+      { name: "5×3 stride 1×3, dilation 1×2, pad 2×3, width 20 → 6", input: [2, 9, 20, 5], k: [5, 3], stride: [1, 3], pad: [2, 3], dilation: [1, 2], cout: 9 },
+    ].map((c, i) =>
+      opCase(`conv2d ${c.name}`, "conv2d", { ...CONV3X3, kernel: c.k, stride: c.stride, pad: c.pad, dilation: c.dilation, outChannels: c.cout, activation: "none" },
+        [random(c.input as unknown as Shape, 80 + i)], convParams(c.cout, c.input[3], c.k as [number, number], 90 + i)),
+    ),
     ...[
       { name: "stride 3, pad 1, 5 → 7 channels, width 4 → 10", input: [1, 3, 4, 5], k: 3, stride: 3, pad: 1, cout: 7 },
       { name: "stride 2, pad 1, 4×4, 9 → 6 channels, width 11 → 22", input: [2, 5, 11, 9], k: 4, stride: 2, pad: 1, cout: 6 },
