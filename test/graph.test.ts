@@ -3,8 +3,10 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildDbm } from "../src/graph/dbm.js";
 import type { Graph } from "../src/graph/ir.js";
-import { planTextures, sharedScratchSize, type ScratchRule, type TexturePlan } from "../src/graph/plan.js";
+import { blockedShape, planBlocked, planTextures, sharedScratchSize, type ScratchRule, type TexturePlan } from "../src/graph/plan.js";
 import { buildPurohit } from "../src/graph/purohit.js";
+import { kernelFor } from "../src/kernels/index.js";
+import type { Blocking } from "../src/kernels/kernel.js";
 import { packTexture, textureLayout, unpackTexture, type Shape } from "../src/kernels/layout.js";
 import { randomNormal } from "./random.js";
 
@@ -114,6 +116,43 @@ test("plan: Purohit with every tensor kept gives each its own texture; blocked o
   // Convs and transposed convs blocked, with scratch small enough for tensors to use in their idle time.
   const blocked = checkPlan(graph, [], (node) => (node.op.startsWith("conv") ? { count: 4, width: 40, height: 40 } : null));
   assert.ok(blocked.scratchOf.size > 10);
+});
+
+/** Each node's blocking as its kernel asks (the executor also caps it at the GPU's draw buffers). */
+function wantedBlocking(graph: Graph): Map<string, Blocking | null> {
+  return new Map(graph.nodes.map((node) => {
+    const inputs = node.inputs.map((t) => graph.shapes.get(t)!);
+    return [node.name, kernelFor(node.op).gpu.blocking?.(node.attrs, inputs, graph.shapes.get(node.name)!) ?? null];
+  }));
+}
+
+test("plan: an optional blocking (a conv on RGB input) is taken where the plan does not grow, and only there", () => {
+  const cases: [Graph, string, boolean][] = [
+    // conv1_1's scratch is conv1_2's, and conv1_2 already holds scratch and its input.
+    [buildDbm(64, 48, { width: 1 }), "conv1_1", true],
+    // The patch net's first output is Purohit's largest activation: its scratch would be one more.
+    [buildPurohit(47, 31, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 }), "patch.blocks.0.conv1", false],
+    [buildPurohit(47, 31, { filters: [32, 64, 128] }, { filters: 64, depth: 5, size: 32 }, { patchStride: 15 }), "unet.down.0", true],
+  ];
+  for (const [graph, node, taken] of cases) {
+    const wanted = wantedBlocking(graph);
+    assert.ok(wanted.get(node)?.optional, `${node}: its kernel marks its blocking optional`);
+    const { blocking, plan } = planBlocked(graph, [], wanted);
+    assert.is(blocking.get(node) !== null, taken, `${node} ${taken ? "blocked" : "not blocked"}`);
+    for (const [name, b] of wanted) if (b && !b.optional) assert.equal(blocking.get(name), b, `${name}: a required blocking is always taken`);
+    const requiredOnly = new Map([...wanted].map(([name, b]) => [name, b?.optional ? null : b]));
+    const baseline = planBlocked(graph, [], requiredOnly).plan;
+    const forced = planBlocked(graph, [], new Map(requiredOnly).set(node, { ...wanted.get(node)!, optional: false })).plan;
+    // The rule itself: taken exactly when forcing it does not grow the plan.
+    assert.is(area(forced) <= area(baseline), taken, `${node}: ${area(baseline)} texels without, ${area(forced)} with`);
+    assert.ok(area(plan) <= area(baseline), "optional blockings never grow the plan");
+    // And the plan it returns is safe, checked with the scratch it implies.
+    const size = sharedScratchSize([...blocking].flatMap(([name, b]) => (b ? [blockedShape(graph.shapes.get(name)!, b)] : [])));
+    checkPlan(graph, [], (n) => {
+      const b = blocking.get(n.name);
+      return b ? { count: b.pixels, ...size } : null;
+    });
+  }
 });
 
 test.run();

@@ -24,7 +24,12 @@
  * written only by that second pass, which reads nothing but the scratch, so the
  * output may take the texture of an input that dies at the node: a blocked layer
  * then needs input + scratch, then scratch + output, never all three at once.
+ *
+ * Which nodes to block is settled here too (planBlocked): a kernel may mark its
+ * blocking optional, and such a node is blocked only where the plan stays as small.
  */
+import { blockedWidth } from "../kernels/interleave-columns.js";
+import type { Blocking } from "../kernels/kernel.js";
 import { textureLayout, type Shape } from "../kernels/layout.js";
 import type { Graph, Node } from "./ir.js";
 
@@ -117,6 +122,44 @@ export function planTextures(graph: Graph, keep: readonly string[] = [], scratch
 export function sharedScratchSize(blockedShapes: readonly Shape[]): { width: number; height: number } {
   const width = Math.max(0, ...blockedShapes.map((s) => textureLayout(s).width));
   return { width, height: Math.max(0, ...blockedShapes.map((s) => textureLayout(s, width).height)) };
+}
+
+/** The tensor a blocked pass writes pixel k of each block into (one per k). */
+export function blockedShape([n, h, w, c]: Shape, b: Blocking): Shape {
+  return [n, h, blockedWidth(w, b.pixels, b.step), c];
+}
+
+/** The plan for the nodes blocked as `blocking` says: their scratch, all of sharedScratchSize(). */
+function planWithBlocking(graph: Graph, keep: readonly string[], blocking: ReadonlyMap<string, Blocking | null>): TexturePlan {
+  const size = sharedScratchSize(graph.nodes.flatMap((node) => {
+    const b = blocking.get(node.name);
+    return b ? [blockedShape(graph.shapes.get(node.name)!, b)] : [];
+  }));
+  return planTextures(graph, keep, (node) => {
+    const b = blocking.get(node.name);
+    return b ? { count: b.pixels, ...size } : null;
+  });
+}
+
+const planTexels = (plan: TexturePlan) => plan.slots.reduce((sum, s) => sum + s.width * s.height, 0);
+
+/**
+ * Which nodes to block, and the texture plan for that. `wanted`: each node's
+ * blocking as its kernel asks (null: none). A blocking marked optional is
+ * taken, node by node in graph order, only where the plan does not grow with it.
+ */
+export function planBlocked(graph: Graph, keep: readonly string[], wanted: ReadonlyMap<string, Blocking | null>): { blocking: Map<string, Blocking | null>; plan: TexturePlan } {
+  let blocking = new Map([...wanted].map(([name, b]) => [name, b?.optional ? null : b]));
+  let plan = planWithBlocking(graph, keep, blocking);
+  for (const [name, b] of wanted) {
+    if (!b?.optional) continue;
+    const trial = new Map(blocking).set(name, b);
+    const trialPlan = planWithBlocking(graph, keep, trial);
+    if (planTexels(trialPlan) > planTexels(plan)) continue;
+    blocking = trial;
+    plan = trialPlan;
+  }
+  return { blocking, plan };
 }
 
 /** Index of the smallest texture at least width×height, or -1. */

@@ -8,7 +8,7 @@
  */
 import * as twgl from "twgl.js";
 import { kernelFor } from "../kernels/index.js";
-import { blockedWidth, interleaveColumns } from "../kernels/interleave-columns.js";
+import { interleaveColumns } from "../kernels/interleave-columns.js";
 import type { Blocking, Kernel, Params, Tensor, UniformValue } from "../kernels/kernel.js";
 import { packTexture, textureLayout, unpackTexture, type Shape, type TextureLayout } from "../kernels/layout.js";
 import { fragmentShader } from "../kernels/prelude.js";
@@ -16,7 +16,7 @@ import { createFloatTexture, createFramebuffer, enableFloatRendering, ProgramCac
 import { exactInHalf } from "../weights/fp16.js";
 import { checkInputs, type BoundParams } from "./cpu-executor.js";
 import type { Graph, Node } from "./ir.js";
-import { planTextures, sharedScratchSize, smallestFitting } from "./plan.js";
+import { blockedShape, planBlocked, smallestFitting } from "./plan.js";
 
 interface PooledTexture {
   readonly id: number;
@@ -36,11 +36,6 @@ interface PooledTexture {
 const POOL_IDLE_RUNS = 2;
 
 const BYTES_PER_TEXEL: Record<Precision, number> = { fp32: 16, fp16: 8 };
-
-/** The tensor a blocked pass writes pixel k of each block into (one per k). */
-function blockedShape([n, h, w, c]: Shape, b: Blocking): Shape {
-  return [n, h, blockedWidth(w, b.pixels, b.step), c];
-}
 
 export class WebGLExecutor {
   private readonly programs: ProgramCache;
@@ -94,15 +89,8 @@ export class WebGLExecutor {
   private runPasses(graph: Graph, params: BoundParams, inputs: readonly Tensor[], keep: readonly string[], profile?: (node: Node, ms: number) => void): Map<string, Tensor> {
     checkInputs(graph, inputs);
     for (const t of keep) if (!graph.shapes.has(t)) throw new Error(`no tensor named "${t}" in the graph`);
-    const blocking = new Map(graph.nodes.map((node) => [node.name, this.blockingOf(graph, node)]));
-    const scratchSize = sharedScratchSize(graph.nodes.flatMap((node) => {
-      const b = blocking.get(node.name);
-      return b ? [blockedShape(graph.shapes.get(node.name)!, b)] : [];
-    }));
-    const plan = planTextures(graph, keep, (node) => {
-      const b = blocking.get(node.name);
-      return b ? { count: b.pixels, ...scratchSize } : null;
-    });
+    const wanted = new Map(graph.nodes.map((node) => [node.name, this.blockingOf(graph, node)]));
+    const { blocking, plan } = planBlocked(graph, keep, wanted);
     // Every shader the graph needs, compiled side by side before the first pass.
     this.programs.prepare(graph.nodes.flatMap((node) => programsOf(graph, node, blocking.get(node.name)!)));
     const run = ++this.runs;
@@ -182,7 +170,7 @@ export class WebGLExecutor {
   private blockingOf(graph: Graph, node: Node): Blocking | null {
     const b = kernelFor(node.op).gpu.blocking?.(node.attrs, node.inputs.map((t) => graph.shapes.get(t)!), graph.shapes.get(node.name)!);
     const pixels = Math.min(b?.pixels ?? 1, this.ctx.maxDrawBuffers);
-    return b && pixels > 1 ? { pixels, step: b.step } : null;
+    return b && pixels > 1 ? { ...b, pixels } : null;
   }
 
   private runNode(

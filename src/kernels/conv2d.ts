@@ -56,13 +56,15 @@ export const CONV_PIXELS = 8;
 
 /**
  * conv2d's and conv_transpose2d's blocking: CONV_PIXELS pixels `step` columns
- * apart, fewer on narrow outputs. None with one input channel group (an RGB
- * image): the loop is too short for blocking to pay (on SwiftShader such layers
- * were no faster, or slower).
+ * apart, fewer on narrow outputs. Optional with one input channel group (an RGB
+ * image): such a layer's output is many times its input, so its scratch can set
+ * the graph's peak memory (Purohit's patch net: 1.39× → 1.77× of the memory
+ * goal's yardstick), though blocking makes it about 2× faster on SwiftShader
+ * (DBM conv1_1 221 → 117 ms at 256²; bench/README.md).
  */
 export function convBlocking([, , , cin]: Shape, outWidth: number, step: number): Blocking | null {
   const pixels = Math.min(CONV_PIXELS, Math.ceil(outWidth / step));
-  return cin <= 4 || pixels < 2 ? null : { pixels, step };
+  return pixels < 2 ? null : { pixels, step, optional: cin <= 4 };
 }
 
 export const conv2d: Kernel<ConvAttrs> = {

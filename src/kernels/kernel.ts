@@ -36,6 +36,12 @@ export type UniformValue = number | readonly number[];
 export interface Blocking {
   readonly pixels: number;
   readonly step: number;
+  /**
+   * Blocking here is worth its memory only where it costs none: the executor
+   * blocks the node only if the texture plan does not grow (planBlocked in
+   * graph/plan.ts). Its scratch textures hold as much as its output.
+   */
+  readonly optional?: boolean;
 }
 
 export interface GpuPass<A> {
