@@ -84,9 +84,9 @@ export const conv2d: Kernel<ConvAttrs> = {
     return convGather(x, conv2d.outputShape([x.shape], a), p.weight, at, p.bias, a, "gather", options.conv);
   },
   gpu: {
-    // A blocked pass unrolls the kernel's columns (convRowPassSource): their count, stride and dilation are compiled in.
+    // Its pass, blocked or not, unrolls the kernel's columns (convRowPassSource): their count, stride and dilation are compiled in.
     variant: (a) => `${a.activation}/${a.kernel[1]}:${a.stride[1]}:${a.dilation[1]}`,
-    source: (a, _, pixels) => (pixels > 1 ? convRowPassSource(a, pixels, false) : convPassSource(a.activation, false)),
+    source: (a, _, pixels) => convRowPassSource(a, pixels, false),
     blocking: (_a, [x], [, , ow]) => convBlocking(x, ow, 1),
     uniforms: (a) => convUniforms(a),
     pack(p, a, [x]) {
@@ -274,10 +274,9 @@ const multiplyAdd = (acc: string, v: string) => `${acc} += ${v}.x * w0 + ${v}.y 
 const readWeights = (t: string) => [0, 1, 2, 3].map((r) => `vec4 w${r} = texelFetch(u_weights, ivec2(${t}${r ? ` + ${r}` : ""}, o.w), 0);`).join("\n        ");
 
 /**
- * The one-pixel-per-fragment pass shared by conv2d, conv_transpose2d and dense
- * (where a layer is not register-blocked, see convBlocking): for each kernel tap
- * inside the input and each input channel group, one input texel and one 4×4
- * weight block.
+ * The one-pixel-per-fragment pass of dense and of conv_transpose2d where it is
+ * not register-blocked (see convBlocking): for each kernel tap inside the input
+ * and each input channel group, one input texel and one 4×4 weight block.
  */
 export function convPassSource(act: Activation, transposed: boolean): string {
   // A transposed conv gathers: output y takes input (y + pad - ky·d) / stride when that divides.
@@ -324,9 +323,12 @@ vec4 run(ivec4 o) {
 /**
  * The register-blocked pass of conv2d and conv_transpose2d: a fragment computes
  * `pixels` output pixels of one row (see convBlocking and Blocking in kernel.ts),
- * and their taps overlap in the input. With a 3×3 conv, 8 neighbouring pixels
- * read 10 distinct input columns in a kernel row, not 24; with a 4×4 stride-2
- * transposed conv, 8 pixels of one phase read 9, not 16. So for each kernel row
+ * and their taps overlap in the input. conv2d runs it with one pixel too: its
+ * taps unrolled, it beat convPassSource's loops on a 3-channel input (Purohit's
+ * first patch conv 414 → 300 ms on SwiftShader). With a 3×3 conv, 8
+ * neighbouring pixels read 10 distinct input columns in a kernel row, not 24;
+ * with a 4×4 stride-2 transposed conv, 8 pixels of one phase read 9, not 16.
+ * So for each kernel row
  * and input channel group the pass reads each distinct column once, then each
  * tap's 4×4 weight block once, and feeds every pixel its column. On SwiftShader
  * that made DBM about 1.4× faster than reading per tap and pixel (bench/README.md).
@@ -388,7 +390,7 @@ function blockedPassSource(act: Activation, pixels: number, { columns, taps, fir
     int iy = o.y * u_stride.x - u_pad.x + ky * u_dilation.x;
     if (iy < 0) continue;`;
   return `${convPassHeader(act)}
-void run(ivec4 o, out vec4 r[PIXELS]) {
+${pixels > 1 ? "void run(ivec4 o, out vec4 r[PIXELS])" : "vec4 run(ivec4 o)"} {
   vec4 bias = texelFetch(u_bias, ivec2(o.w, 0), 0);
   vec4 ${ks.map((k) => `acc${k} = bias`).join(", ")};
   int groupsIn = (u_in0_shape.w + 3) / 4;
@@ -418,7 +420,7 @@ void run(ivec4 o, out vec4 r[PIXELS]) {
       if (tile.x == rowEnd) tile = ivec2(0, tile.y + u_in0_shape.y);
     }
   }
-  ${ks.map((k) => `r[${k}] = activate(acc${k});`).join(" ")}
+  ${pixels > 1 ? ks.map((k) => `r[${k}] = activate(acc${k});`).join(" ") : "return activate(acc0);"}
 }`;
 }
 
