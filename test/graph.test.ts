@@ -3,7 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildDbm } from "../src/graph/dbm.js";
 import type { Graph } from "../src/graph/ir.js";
-import { blockedShape, planBlocked, planTextures, sharedScratchSize, type ScratchRule, type TexturePlan } from "../src/graph/plan.js";
+import { blockedScratch, planBlocked, planTextures, sharedScratchSize, type ScratchRule, type TexturePlan } from "../src/graph/plan.js";
 import { buildPurohit } from "../src/graph/purohit.js";
 import { kernelFor } from "../src/kernels/index.js";
 import type { Blocking } from "../src/kernels/kernel.js";
@@ -147,11 +147,7 @@ test("plan: an optional blocking (a conv on RGB input) is taken where the plan d
     assert.is(area(forced) <= area(baseline), taken, `${node}: ${area(baseline)} texels without, ${area(forced)} with`);
     assert.ok(area(plan) <= area(baseline), "optional blockings never grow the plan");
     // And the plan it returns is safe, checked with the scratch it implies.
-    const size = sharedScratchSize([...blocking].flatMap(([name, b]) => (b ? [blockedShape(graph.shapes.get(name)!, b)] : [])));
-    checkPlan(graph, [], (n) => {
-      const b = blocking.get(n.name);
-      return b ? { count: b.pixels, ...size } : null;
-    });
+    checkPlan(graph, [], blockedScratch(graph, blocking));
   }
 });
 

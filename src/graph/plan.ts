@@ -129,16 +129,16 @@ export function blockedShape([n, h, w, c]: Shape, b: Blocking): Shape {
   return [n, h, blockedWidth(w, b.pixels, b.step), c];
 }
 
-/** The plan for the nodes blocked as `blocking` says: their scratch, all of sharedScratchSize(). */
-function planWithBlocking(graph: Graph, keep: readonly string[], blocking: ReadonlyMap<string, Blocking | null>): TexturePlan {
+/** The scratch textures of the nodes blocked as `blocking` says: `pixels` of them each, all of sharedScratchSize(). */
+export function blockedScratch(graph: Graph, blocking: ReadonlyMap<string, Blocking | null>): ScratchRule {
   const size = sharedScratchSize(graph.nodes.flatMap((node) => {
     const b = blocking.get(node.name);
     return b ? [blockedShape(graph.shapes.get(node.name)!, b)] : [];
   }));
-  return planTextures(graph, keep, (node) => {
+  return (node) => {
     const b = blocking.get(node.name);
     return b ? { count: b.pixels, ...size } : null;
-  });
+  };
 }
 
 const planTexels = (plan: TexturePlan) => plan.slots.reduce((sum, s) => sum + s.width * s.height, 0);
@@ -150,11 +150,11 @@ const planTexels = (plan: TexturePlan) => plan.slots.reduce((sum, s) => sum + s.
  */
 export function planBlocked(graph: Graph, keep: readonly string[], wanted: ReadonlyMap<string, Blocking | null>): { blocking: Map<string, Blocking | null>; plan: TexturePlan } {
   let blocking = new Map([...wanted].map(([name, b]) => [name, b?.optional ? null : b]));
-  let plan = planWithBlocking(graph, keep, blocking);
+  let plan = planTextures(graph, keep, blockedScratch(graph, blocking));
   for (const [name, b] of wanted) {
     if (!b?.optional) continue;
     const trial = new Map(blocking).set(name, b);
-    const trialPlan = planWithBlocking(graph, keep, trial);
+    const trialPlan = planTextures(graph, keep, blockedScratch(graph, trial));
     if (planTexels(trialPlan) > planTexels(plan)) continue;
     blocking = trial;
     plan = trialPlan;

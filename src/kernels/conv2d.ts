@@ -328,9 +328,9 @@ vec4 run(ivec4 o) {
  * first patch conv 414 → 300 ms on SwiftShader). With a 3×3 conv, 8
  * neighbouring pixels read 10 distinct input columns in a kernel row, not 24;
  * with a 4×4 stride-2 transposed conv, 8 pixels of one phase read 9, not 16.
- * So for each kernel row
- * and input channel group the pass reads each distinct column once, then each
- * tap's 4×4 weight block once, and feeds every pixel its column. On SwiftShader
+ * So for each kernel row and input channel group the pass reads each distinct
+ * column once, then each tap's 4×4 weight block once, and feeds every pixel its
+ * column. On SwiftShader
  * that made DBM about 1.4× faster than reading per tap and pixel (bench/README.md).
  *
  * Which column feeds which pixel at which tap is worked out here, so the
